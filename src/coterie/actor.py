@@ -1,0 +1,43 @@
+"""Who is making a change: every service that writes takes one, for permissions and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    NONE = "none"
+    IDENTIFIED_ONLY = "identified_only"
+    READ_ONLY = "read_only"
+    STANDARD = "standard"
+    ADMIN = "admin"
+
+
+class Origin(StrEnum):
+    API = "api"
+    WEB = "web"
+    CLI = "cli"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    workspace_id: int
+    role: Role
+    label: str
+    origin: Origin
+    user_id: int | None = None  # the signed-in person, when there is one
+    token_id: int | None = None  # the API token, when that is how the call came
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.STANDARD, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def system(workspace_id: int, label: str = "system", origin: Origin = Origin.SYSTEM) -> Actor:
+    return Actor(workspace_id=workspace_id, role=Role.ADMIN, label=label, origin=origin)

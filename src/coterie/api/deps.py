@@ -1,0 +1,51 @@
+"""Request dependencies: a database session, and the caller as an Actor from a bearer token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header
+from sqlalchemy.orm import Session
+
+from coterie import ids
+from coterie.access import tokens
+from coterie.actor import Actor
+from coterie.db import get_sessionmaker
+from coterie.errors import Invalid, Unauthorized
+from coterie.rules import Rule, parse_filter
+
+
+def db_session() -> Iterator[Session]:
+    with get_sessionmaker()() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def current_actor(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header(description="Bearer <API token>")] = None,
+) -> Actor:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'")
+    return tokens.authenticate(session, secret=authorization[7:].strip())
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def decode_id(value: str, what: str) -> int:
+    return ids.decode(value, what=what)
+
+
+def query_rule(text: str | None) -> Rule | None:
+    """A `filter` query parameter: the JSON rule tree if it looks like JSON, else SCIM text."""
+    if text and text.lstrip().startswith("{"):
+        try:
+            return parse_filter(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise Invalid(f"The filter is not valid JSON: {exc.msg}", field="filter") from exc
+    return parse_filter(text)

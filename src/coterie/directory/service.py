@@ -1,0 +1,188 @@
+"""People in the directory: create, read, update, delete, with identifiers unique per workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from coterie import ids
+from coterie.actor import Actor, Role
+from coterie.db import utcnow
+from coterie.directory import contacts, fields, passwords
+from coterie.directory.models import IDENTIFIERS, Field, User
+from coterie.directory.schemas import UserCreate, UserFields, UserRead, UserUpdate
+from coterie.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from coterie.events import service as audit
+from coterie.workspaces import service as workspaces
+
+_AUDITED = [n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")]
+
+
+def require_write(actor: Actor) -> None:
+    if not actor.can_write:
+        raise Forbidden(f"The {actor.role.value} role cannot change data")
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in _AUDITED}
+
+
+def label(user: User) -> str:
+    return f"{user.full_name} ({ids.encode(user.id)})"
+
+
+def get(session: Session, *, actor: Actor, user_id: int) -> User:
+    user = session.get(User, (actor.workspace_id, user_id))
+    if user is None or (actor.role is Role.IDENTIFIED_ONLY and user_id != actor.user_id):
+        raise NotFound(f"No person with id {ids.encode(user_id)}")
+    return user
+
+
+def find_by_identifier(session: Session, *, workspace_id: int, kind: str, value: str) -> User | None:
+    column = getattr(User, kind)
+    return session.scalar(select(User).where(User.workspace_id == workspace_id, column == value))
+
+
+def workspace_fields(session: Session, *, workspace_id: int) -> list[Field]:
+    return list(session.scalars(select(Field).where(Field.workspace_id == workspace_id).order_by(Field.key)))
+
+
+def _normalized(data: UserFields, *, region: str) -> dict[str, Any]:
+    """The given fields in stored form; every problem reported at once, each naming its field."""
+    given = data.model_dump(exclude_unset=True)
+    problems: list[FieldError] = []
+    for kind in (*IDENTIFIERS, "ring_phone"):
+        raw = given.get(kind)
+        if raw is None:
+            continue
+        if raw == "":
+            given[kind] = None
+            continue
+        try:
+            given[kind] = contacts.normalize("phone" if kind == "ring_phone" else kind, raw, region=region)
+        except ValueError as exc:
+            problems.append(FieldError(kind, str(exc)))
+    for name in ("first_name", "last_name", "full_name", "agent_id"):
+        if given.get(name) == "":
+            given[name] = None
+    if problems:
+        raise Invalid("Some contact details are not valid", errors=problems)
+    return given
+
+
+def _check_unique(session: Session, *, workspace_id: int, values: dict[str, Any], exclude: int | None) -> None:
+    """409 naming the person who already has one of these identifiers."""
+    checks = [getattr(User, k) == values[k] for k in (*IDENTIFIERS, "agent_id") if values.get(k)]
+    if not checks:
+        return
+    stmt = select(User).where(User.workspace_id == workspace_id, or_(*checks))
+    if exclude is not None:
+        stmt = stmt.where(User.id != exclude)
+    existing = session.scalars(stmt.limit(1)).first()
+    if existing is None:
+        return
+    kind = next(k for k in (*IDENTIFIERS, "agent_id") if values.get(k) and getattr(existing, k) == values[k])
+    raise Conflict(
+        f"{kind} {values[kind]} already belongs to {existing.full_name}",
+        field=kind,
+        existing_id=ids.encode(existing.id),
+        existing_name=existing.full_name,
+    )
+
+
+def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, creating: bool) -> None:
+    workspace = workspaces.get(session, workspace_id=actor.workspace_id)
+    values = _normalized(data, region=workspace.default_region)
+    if ("role" in values or "password" in values) and not actor.is_admin:
+        if not (values.keys() == {"password"} and actor.user_id == user.id and not creating):
+            raise Forbidden("Only admins can change roles and passwords of others")
+    attributes = values.pop("attributes", None)
+    if attributes is not None:
+        stored = fields.coerce_attributes(
+            workspace_fields(session, workspace_id=actor.workspace_id), attributes, region=workspace.default_region
+        )
+        merged = {**user.attributes, **stored}
+        user.attributes = {k: v for k, v in merged.items() if v is not None}
+    password = values.pop("password", None)
+    if password is not None:
+        user.password_hash = passwords.hash_password(password)
+    _check_unique(session, workspace_id=actor.workspace_id, values=values, exclude=None if creating else user.id)
+    for name, value in values.items():
+        setattr(user, name, value)
+    if not user.full_name:
+        user.full_name = " ".join(p for p in (user.first_name, user.last_name) if p)
+    if not user.full_name:
+        raise Invalid("A person needs a full name or a first name", field="full_name")
+    if not any(getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")) and creating:
+        raise Invalid(
+            "A person needs at least one contact: phone, email, WhatsApp, Instagram or external id",
+            field="phone",
+        )
+
+
+def _flush(session: Session, *, workspace_id: int, user: User) -> None:
+    """Flush, turning a race on a unique identifier into the same 409 as the pre-check."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        values = {k: getattr(user, k) for k in (*IDENTIFIERS, "agent_id")}
+        _check_unique(session, workspace_id=workspace_id, values=values, exclude=user.id)
+        raise Conflict("Another person already has one of these identifiers") from exc
+
+
+def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
+    require_write(actor)
+    user = User(workspace_id=actor.workspace_id, source=data.source, attributes={}, nicknames=[])
+    _apply(session, actor=actor, user=user, data=data, creating=True)
+    session.add(user)
+    _flush(session, workspace_id=actor.workspace_id, user=user)
+    audit.record(
+        session, actor=actor, action="user.created", target_type="user", target_id=user.id,
+        target_label=user.full_name, after=snapshot(user),
+    )
+    return user
+
+
+def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) -> User:
+    user = get(session, actor=actor, user_id=user_id)
+    self_password = data.model_fields_set == {"password"} and actor.user_id == user_id
+    if not self_password:
+        require_write(actor)
+    before = snapshot(user)
+    _apply(session, actor=actor, user=user, data=data, creating=False)
+    if not any(getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")):
+        raise Invalid("A person needs at least one contact", field="phone")
+    user.updated_at = utcnow()
+    _flush(session, workspace_id=actor.workspace_id, user=user)
+    old, new = audit.changes(before, snapshot(user))
+    if "password" in data.model_fields_set:
+        new["password"] = "changed"
+    if new:
+        action = "user.deactivated" if new.get("status") == "deactivated" else "user.updated"
+        audit.record(
+            session, actor=actor, action=action, target_type="user", target_id=user.id,
+            target_label=user.full_name, before=old, after=new,
+        )
+    return user
+
+
+def delete(session: Session, *, actor: Actor, user_id: int) -> None:
+    require_write(actor)
+    user = get(session, actor=actor, user_id=user_id)
+    audit.record(
+        session, actor=actor, action="user.deleted", target_type="user", target_id=user.id,
+        target_label=user.full_name, before=snapshot(user),
+    )
+    session.delete(user)
+    session.flush()
+
+
+def record_activity(session: Session, *, user: User, at: Any = None) -> None:
+    """Move last activity forward (never back) when something happens on the profile."""
+    moment = at or utcnow()
+    if user.last_activity_at is None or moment > user.last_activity_at:
+        user.last_activity_at = moment

@@ -1,0 +1,85 @@
+"""Writing and reading the audit log. Every service that changes data records it here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coterie.actor import Actor
+from coterie.errors import Forbidden
+from coterie.events.models import AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of a before/after snapshot (datetimes as ISO strings)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        workspace_id=actor.workspace_id,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label,
+        origin=actor.origin.value,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:300],
+        before=_plain(before),
+        after=_plain(after),
+    )
+    session.add(entry)
+    return entry
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose value differs, so an audit entry shows what changed."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def list_entries(
+    session: Session,
+    *,
+    actor: Actor,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    limit: int = 100,
+    before_id: tuple[datetime, int] | None = None,
+) -> Sequence[AuditEntry]:
+    """Newest first; admins only (the log shows every change in the workspace)."""
+    if not actor.is_admin:
+        raise Forbidden("Only admins can read the audit log")
+    stmt = select(AuditEntry).where(AuditEntry.workspace_id == actor.workspace_id)
+    if target_type is not None:
+        stmt = stmt.where(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        stmt = stmt.where(AuditEntry.target_id == target_id)
+    if before_id is not None:
+        created_at, entry_id = before_id
+        stmt = stmt.where(
+            (AuditEntry.created_at < created_at)
+            | ((AuditEntry.created_at == created_at) & (AuditEntry.id < entry_id))
+        )
+    stmt = stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
+    return session.scalars(stmt).all()

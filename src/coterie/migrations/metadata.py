@@ -1,0 +1,17 @@
+"""Every table of every domain on one MetaData, for Alembic and the drift check."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from coterie.access import models as access_models
+from coterie.db import Base
+from coterie.directory import models as directory_models
+from coterie.events import models as events_models
+from coterie.workspaces import models as workspaces_models
+
+DOMAIN_MODELS = (workspaces_models, events_models, directory_models, access_models)
+
+
+def target_metadata() -> MetaData:
+    return Base.metadata

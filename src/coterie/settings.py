@@ -1,0 +1,40 @@
+"""Settings from `COTERIE_*` environment variables, built on first use and never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COTERIE_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development, test or production")
+    database_url: str = "sqlite:///var/coterie.db"
+    data_dir: Path = Path("var")
+    secret_key: str = _DEV_SECRET
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    login_attempts_per_minute: int = 10
+    export_batch_size: int = 5000
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == _DEV_SECRET:
+            raise ValueError("COTERIE_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
