@@ -62,7 +62,7 @@ class Cursor:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    total: int
+    total: int | None  # None when the caller skipped the count
     size: int
     next: str | None
     prev: str | None
@@ -77,6 +77,11 @@ def check_size(size: int) -> int:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise Invalid(f"Page size must be between 1 and {MAX_PAGE_SIZE}", field="size")
     return size
+
+
+def count_rows(session: Session, stmt: Select[Any]) -> int:
+    """The exact number of rows `stmt` selects."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def _after(key: SortKey, row_id: ColumnElement[Any], value: Any, cid: int, desc: bool) -> Any:
@@ -137,10 +142,10 @@ def paginate(
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) if count else -1
+    total = count_rows(session, stmt) if count else None
     items = [row[0] if len(row) == 3 else row[:-2] for row in rows]
     has_next = (more and not backwards) or (backwards and where is not None and where.direction == "prev")
     has_prev = (more and backwards) or (not backwards and where is not None)
     nxt = Cursor("next", rows[-1][-2], rows[-1][-1]).encode() if rows and has_next else None
     prv = Cursor("prev", rows[0][-2], rows[0][-1]).encode() if rows and has_prev else None
-    return Page(items=items, total=total or 0, size=size, next=nxt, prev=prv, last=LAST)
+    return Page(items=items, total=total, size=size, next=nxt, prev=prv, last=LAST)

@@ -36,10 +36,11 @@ def list_users(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     size: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    total: Annotated[bool, Query(description="false skips the exact count")] = True,
 ) -> UserPage:
     page = listing.list_users(
         session, actor=actor, rule=query_rule(filter), sort=sort, descending=order == "desc",
-        size=size, cursor=cursor,
+        size=size, cursor=cursor, with_total=total,
     )
     return UserPage(
         items=[UserRead.of(u) for u in page.items],

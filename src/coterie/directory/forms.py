@@ -122,13 +122,18 @@ def get_form(session: Session, *, actor: Actor, form_id: int) -> Form:
     return form
 
 
-def _set_fields(session: Session, *, actor: Actor, form: Form, keys: list[str]) -> None:
+def _fields_by_key(session: Session, *, actor: Actor, keys: list[str]) -> dict[str, Field]:
+    """The fields named by `keys`, checked before anything is written."""
     by_key = {f.key: f for f in workspace_fields(session, workspace_id=actor.workspace_id)}
     unknown = [k for k in keys if k not in by_key]
     if unknown:
         raise Invalid(f"No custom field named {', '.join(map(repr, unknown))}", field="fields")
     if len(set(keys)) != len(keys):
         raise Invalid("A field can appear only once in a form", field="fields")
+    return by_key
+
+
+def _set_fields(session: Session, *, actor: Actor, form: Form, keys: list[str], by_key: dict[str, Field]) -> None:
     for link in session.scalars(select(FormField).where(FormField.workspace_id == actor.workspace_id, FormField.form_id == form.id)):
         session.delete(link)
     session.flush()
@@ -146,10 +151,11 @@ def _unique_name(session: Session, *, actor: Actor, name: str, exclude: int | No
 def create_form(session: Session, *, actor: Actor, data: FormCreate) -> Form:
     require_write(actor)
     _unique_name(session, actor=actor, name=data.name, exclude=None)
+    by_key = _fields_by_key(session, actor=actor, keys=data.fields)
     form = Form(workspace_id=actor.workspace_id, name=data.name, description=data.description)
     session.add(form)
     session.flush()
-    _set_fields(session, actor=actor, form=form, keys=data.fields)
+    _set_fields(session, actor=actor, form=form, keys=data.fields, by_key=by_key)
     session.flush()
     audit.record(session, actor=actor, action="form.created", target_type="form", target_id=form.id,
                  target_label=form.name, after=form_read(session, form).model_dump())
@@ -160,13 +166,14 @@ def update_form(session: Session, *, actor: Actor, form_id: int, data: FormUpdat
     require_write(actor)
     form = get_form(session, actor=actor, form_id=form_id)
     before = form_read(session, form).model_dump()
+    by_key = _fields_by_key(session, actor=actor, keys=data.fields or [])
     if data.name is not None:
         _unique_name(session, actor=actor, name=data.name, exclude=form.id)
         form.name = data.name
     if data.description is not None:
         form.description = data.description
     if data.fields is not None:
-        _set_fields(session, actor=actor, form=form, keys=data.fields)
+        _set_fields(session, actor=actor, form=form, keys=data.fields, by_key=by_key)
     session.flush()
     old, new = audit.changes(before, form_read(session, form).model_dump())
     audit.record(session, actor=actor, action="form.updated", target_type="form", target_id=form.id,

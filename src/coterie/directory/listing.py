@@ -81,13 +81,15 @@ def list_users(
     descending: bool = False,
     size: int = 25,
     cursor: str | None = None,
+    with_total: bool = True,
 ) -> Page[User]:
+    """One page; `with_total=False` skips the exact count (a separate, slower query)."""
     custom = workspace_fields(session, workspace_id=actor.workspace_id)
     key = sort_key(custom, sort)
     stmt = selection(session, actor=actor, rule=rule, custom=custom)
     return paginate(
         session, stmt, key=key, row_id=User.__table__.c.id, descending=descending,
-        size=size, cursor=cursor,
+        size=size, cursor=cursor, count=with_total,
     )
 
 

@@ -107,7 +107,7 @@ class PageLinks(BaseModel):
 
 class UserPage(BaseModel):
     items: list[UserRead]
-    total: int
+    total: int | None = Field(description="exact count; null when asked with total=false")
     size: int
     cursors: PageLinks
 

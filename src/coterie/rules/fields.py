@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -20,71 +20,69 @@ from coterie import errors
 
 
 class FieldType(StrEnum):
-    text = "text"
-    number = "number"
-    integer = "integer"
-    boolean = "boolean"
-    date = "date"
-    datetime = "datetime"
-    enum = "enum"
-    multi_enum = "multi_enum"
-    phone = "phone"
-    email = "email"
-    url = "url"
+    TEXT = "text"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    MULTI_ENUM = "multi_enum"
+    PHONE = "phone"
+    EMAIL = "email"
+    URL = "url"
 
 
 class Operator(StrEnum):
-    eq = "eq"
-    ne = "ne"
-    in_ = "in"
-    not_in = "not_in"
-    contains = "contains"
-    starts_with = "starts_with"
-    ends_with = "ends_with"
-    gt = "gt"
-    gte = "gte"
-    lt = "lt"
-    lte = "lte"
-    between = "between"
-    is_set = "is_set"
-    is_not_set = "is_not_set"
-    before = "before"
-    after = "after"
-    within_last = "within_last"
-    not_within_last = "not_within_last"
-    any = "any"
-    all = "all"
+    EQ = "eq"
+    NE = "ne"
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"
+    IS_SET = "is_set"
+    IS_NOT_SET = "is_not_set"
+    BEFORE = "before"
+    AFTER = "after"
+    WITHIN_LAST = "within_last"
+    NOT_WITHIN_LAST = "not_within_last"
+    ANY = "any"
+    ALL = "all"
 
 
 _O = Operator
-_PRESENCE = frozenset({_O.is_set, _O.is_not_set})
-_EQUALITY = frozenset({_O.eq, _O.ne, _O.in_, _O.not_in}) | _PRESENCE
-_TEXT = _EQUALITY | {_O.contains, _O.starts_with, _O.ends_with}
-_ORDER = frozenset({_O.gt, _O.gte, _O.lt, _O.lte, _O.between})
+_PRESENCE = frozenset({_O.IS_SET, _O.IS_NOT_SET})
+_EQUALITY = frozenset({_O.EQ, _O.NE, _O.IN, _O.NOT_IN}) | _PRESENCE
+_TEXT = _EQUALITY | {_O.CONTAINS, _O.STARTS_WITH, _O.ENDS_WITH}
+_ORDER = frozenset({_O.GT, _O.GTE, _O.LT, _O.LTE, _O.BETWEEN})
 _DATES = (
-    _PRESENCE
-    | _ORDER
-    | {_O.eq, _O.ne, _O.before, _O.after, _O.within_last, _O.not_within_last}
+    _PRESENCE | _ORDER | {_O.EQ, _O.NE, _O.BEFORE, _O.AFTER, _O.WITHIN_LAST, _O.NOT_WITHIN_LAST}
 )
 
 # Text has no gt/lt: SQLite and PostgreSQL collate text differently, so an ordering would
 # depend on the database.
 OPERATORS: dict[FieldType, frozenset[Operator]] = {
-    FieldType.text: _TEXT,
-    FieldType.phone: _TEXT,
-    FieldType.email: _TEXT,
-    FieldType.url: _TEXT,
-    FieldType.number: _EQUALITY | _ORDER,
-    FieldType.integer: _EQUALITY | _ORDER,
-    FieldType.boolean: frozenset({_O.eq, _O.ne}) | _PRESENCE,
-    FieldType.date: _DATES,
-    FieldType.datetime: _DATES,
-    FieldType.enum: _EQUALITY,
-    FieldType.multi_enum: frozenset({_O.any, _O.all, _O.contains}) | _PRESENCE,
+    FieldType.TEXT: _TEXT,
+    FieldType.PHONE: _TEXT,
+    FieldType.EMAIL: _TEXT,
+    FieldType.URL: _TEXT,
+    FieldType.NUMBER: _EQUALITY | _ORDER,
+    FieldType.INTEGER: _EQUALITY | _ORDER,
+    FieldType.BOOLEAN: frozenset({_O.EQ, _O.NE}) | _PRESENCE,
+    FieldType.DATE: _DATES,
+    FieldType.DATETIME: _DATES,
+    FieldType.ENUM: _EQUALITY,
+    FieldType.MULTI_ENUM: frozenset({_O.ANY, _O.ALL, _O.CONTAINS}) | _PRESENCE,
 }
 
 # Compared exactly (after `normalize`) so an index on the column serves eq and in.
-EXACT_TYPES = frozenset({FieldType.enum, FieldType.phone, FieldType.email})
+EXACT_TYPES = frozenset({FieldType.ENUM, FieldType.PHONE, FieldType.EMAIL})
 
 _JSON_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
@@ -100,8 +98,9 @@ class FieldSpec:
     name: str
     type: FieldType
     column: ColumnElement[Any] = field(compare=False)
-    json_key: str | None = None
     options: tuple[str, ...] = ()
+    _: KW_ONLY
+    json_key: str | None = None
     normalize: Callable[[str], str] | None = field(default=None, compare=False)
     label: str = ""
 
@@ -110,7 +109,7 @@ class FieldSpec:
             raise ValueError("a field needs a name")
         if self.json_key is not None and not _JSON_KEY.fullmatch(self.json_key):
             raise ValueError(f"{self.name}: json_key {self.json_key!r} is not a plain key")
-        choices = self.type in (FieldType.enum, FieldType.multi_enum)
+        choices = self.type in (FieldType.ENUM, FieldType.MULTI_ENUM)
         if choices and not self.options:
             raise ValueError(f"{self.name}: an {self.type} field needs options")
         if self.options and not choices:

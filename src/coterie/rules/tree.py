@@ -8,7 +8,7 @@ against a field catalog when it is compiled.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -101,12 +101,10 @@ def _kind(data: object) -> str | None:
 
 
 Rule = Annotated[
-    Union[
-        Annotated[Condition, Tag("condition")],
-        Annotated[AllOf, Tag("all")],
-        Annotated[AnyOf, Tag("any")],
-        Annotated[Not, Tag("not")],
-    ],
+    Annotated[Condition, Tag("condition")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[Not, Tag("not")],
     Discriminator(
         _kind,
         custom_error_type="rule",

@@ -1,0 +1,77 @@
+"""Shared helpers of the benchmarks: the two bench databases, timing, and printing results.
+
+Every benchmark takes `--db sqlite|postgresql` and works on its own database: a SQLite file under
+`bench/.data/` or the PostgreSQL database `coterie_bench` (dropped and recreated by the seed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DATA = BENCH / ".data"
+SRC = ROOT / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_SERVER = os.environ.get("COTERIE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+PG_DATABASE = "coterie_bench"
+WORKSPACE_SLUG = "bench"
+FILTER = 'attributes.plan eq "Pro"'
+
+
+def database_url(backend: str) -> str:
+    if backend == "postgresql":
+        return f"{PG_SERVER}/{PG_DATABASE}"
+    if backend == "sqlite":
+        return f"sqlite:///{DATA / 'coterie_bench.db'}"
+    raise SystemExit(f"unknown backend {backend!r} (sqlite or postgresql)")
+
+
+def psycopg_url(backend: str) -> str:
+    return database_url(backend)  # psycopg takes the plain postgresql:// form
+
+
+def median_ms(fn: Callable[[], Any], runs: int, warmup: int = 2) -> tuple[float, Any]:
+    """Median wall time of `fn()` in milliseconds over `runs` runs, after `warmup` untimed runs."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def bench_workspace(session: Any) -> Any:
+    from coterie.workspaces import service as workspaces
+
+    workspace = workspaces.find_by_slug(session, slug=WORKSPACE_SLUG)
+    if workspace is None:
+        raise SystemExit("no bench workspace: run bench/seed.py first")
+    return workspace
+
+
+def record(backend: str, figure: str, values: dict[str, Any]) -> None:
+    """Keep the latest figures in bench/.data/results-<backend>.json for run_all's summary."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"results-{backend}.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[figure] = values
+    path.write_text(json.dumps(results, indent=2, default=str))
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<44} {value}", flush=True)

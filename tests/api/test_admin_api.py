@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from coterie.actor import Role
+from tests.conftest import Api
+
+
+def test_audit_log_is_for_admins_and_shows_changes(api: Api) -> None:
+    admin = api.as_role(Role.ADMIN)
+    made = admin.post("/api/v1/users", json={"full_name": "Audited", "email": "a@example.com"}).json()
+    admin.patch(f"/api/v1/users/{made['id']}", json={"full_name": "Audited Twice"})
+    entries = admin.get("/api/v1/audit", params={"target_type": "user", "target_id": made["id"]}).json()
+    assert [e["action"] for e in entries] == ["user.updated", "user.created"]
+    assert entries[0]["before"] == {"full_name": "Audited"}
+    assert entries[0]["after"] == {"full_name": "Audited Twice"}
+    assert entries[0]["origin"] == "api"
+    assert api.as_role(Role.STANDARD).get("/api/v1/audit").status_code == 403
+
+
+def test_tokens_are_created_once_and_revoked(client: TestClient, api: Api) -> None:
+    created = client.post("/api/v1/tokens", json={"name": "ci", "role": "read_only"})
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    other = TestClient(api.client.app, headers={"Authorization": f"Bearer {secret}"})
+    assert other.get("/api/v1/users").status_code == 200
+    listed = client.get("/api/v1/tokens").json()
+    assert all("secret" not in t for t in listed)
+    assert client.delete(f"/api/v1/tokens/{created.json()['id']}").status_code == 204
+    assert other.get("/api/v1/users").status_code == 401
+    assert api.as_role(Role.STANDARD).post("/api/v1/tokens", json={"name": "x", "role": "admin"}).status_code == 403
+
+
+def test_fields_and_forms(client: TestClient) -> None:
+    field = client.post("/api/v1/fields", json={"key": "tier", "label": "Tier", "type": "enum", "options": ["A", "B"]})
+    assert field.status_code == 201
+    dup = client.post("/api/v1/fields", json={"key": "tier", "label": "Again", "type": "text"})
+    assert dup.status_code == 409
+    no_options = client.post("/api/v1/fields", json={"key": "kind", "label": "Kind", "type": "enum"})
+    assert no_options.status_code == 400
+    assert no_options.json()["errors"][0]["field"] == "options"
+    bad_key = client.post("/api/v1/fields", json={"key": "Bad Key", "label": "x", "type": "text"})
+    assert bad_key.status_code == 422
+    form = client.post("/api/v1/forms", json={"name": "Profile", "fields": ["tier"]})
+    assert form.status_code == 201
+    assert [f["key"] for f in form.json()["fields"]] == ["tier"]
+    missing = client.post("/api/v1/forms", json={"name": "Other", "fields": ["nope"]})
+    assert missing.status_code == 400
+    assert client.get("/api/v1/forms").json()[0]["name"] == "Profile"
+    renamed = client.patch(f"/api/v1/forms/{form.json()['id']}", json={"name": "Main"})
+    assert renamed.json()["name"] == "Main"
+    assert client.delete(f"/api/v1/fields/{field.json()['id']}").status_code == 204
+    assert client.get(f"/api/v1/forms/{form.json()['id']}").json()["fields"] == []
+
+
+def test_openapi_is_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/users" in spec["paths"]
+    assert client.get("/docs").status_code == 200

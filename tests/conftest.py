@@ -1,0 +1,176 @@
+"""Shared fixtures: every database test runs on SQLite and, when one answers, on PostgreSQL.
+
+Each test runs inside a transaction that is rolled back at the end; services and API calls commit
+to a savepoint of it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from coterie import actor as actors
+from coterie import db, migrations, settings
+from coterie.access import tokens
+from coterie.actor import Actor, Role
+from coterie.app import create_app
+from coterie.api.deps import db_session
+from coterie.directory import service as users
+from coterie.directory.schemas import UserCreate
+from coterie.workspaces import service as workspaces
+from coterie.workspaces.models import Workspace
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL server to test on, or None (a skip, unless CI requires it)."""
+    url = os.environ.get("COTERIE_TEST_POSTGRES_URL") or DEFAULT_PG
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.OperationalError:
+        if os.environ.get("COTERIE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but does not answer at {url}")
+        return None
+
+
+def _pg_database(admin_url: str) -> tuple[str, str]:
+    name = f"coterie_test_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_url.rpartition("/")
+    return name, f"{base}/{name}"
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def empty_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new, empty database URL of the kind named by the test's `backend` parameter."""
+    yield from _empty_database(request.param, tmp_path_factory)
+
+
+def _empty_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "coterie.db"
+        yield f"sqlite:///{path}"
+        return
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip(f"PostgreSQL does not answer at {DEFAULT_PG} (set COTERIE_TEST_POSTGRES_URL)")
+    name, url = _pg_database(admin_url)
+    try:
+        yield url
+    finally:
+        db_engines = [e for e in _ENGINES if str(e.url).endswith(name)]
+        for engine in db_engines:
+            engine.dispose()
+        _drop_pg_database(admin_url, name)
+
+
+_ENGINES: list[Engine] = []
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database, one per backend for the whole run."""
+    for url in _empty_database(request.param, tmp_path_factory):
+        migrations.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    _ENGINES.append(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[settings.Settings]:
+    """Settings pointing at a temporary data directory (media files go there)."""
+    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
+    settings.get_settings.cache_clear()
+    yield settings.get_settings()
+    settings.get_settings.cache_clear()
+
+
+@pytest.fixture
+def workspace(session: Session) -> Workspace:
+    return workspaces.create(session, slug=f"ws-{secrets.token_hex(3)}", name="Acme", default_region="GB")
+
+
+@pytest.fixture
+def admin(workspace: Workspace) -> Actor:
+    return actors.system(workspace.id, label="test admin")
+
+
+def make_user(session: Session, actor: Actor, **fields: Any) -> Any:
+    if "first_name" not in fields:
+        fields.setdefault("full_name", "Test Person")
+    if not any(k in fields for k in ("phone", "email", "whatsapp", "instagram", "external_id")):
+        fields["email"] = f"{secrets.token_hex(4)}@example.com"
+    return users.create(session, actor=actor, data=UserCreate(**fields))
+
+
+class Api:
+    """A TestClient bound to the test's transaction, with a bearer token of a chosen role."""
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+        app = create_app()
+        app.dependency_overrides[db_session] = self._request_session
+        self.client = TestClient(app)
+
+    def _request_session(self) -> Iterator[Session]:
+        """Like a real request: what the request did not commit is rolled back after it."""
+        yield self.session
+        self.session.rollback()
+
+    def as_role(self, role: Role, workspace_id: int | None = None) -> TestClient:
+        owner = actors.system(workspace_id or self.actor.workspace_id)
+        _, secret = tokens.create(self.session, actor=owner, name=f"{role.value}-{secrets.token_hex(2)}", role=role)
+        self.session.commit()
+        client = TestClient(self.client.app)
+        client.headers["Authorization"] = f"Bearer {secret}"
+        return client
+
+
+@pytest.fixture
+def api(session: Session, admin: Actor, isolated_settings: settings.Settings) -> Api:
+    return Api(session, admin)
+
+
+@pytest.fixture
+def client(api: Api) -> TestClient:
+    """An admin's API client."""
+    return api.as_role(Role.ADMIN)
