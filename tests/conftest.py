@@ -22,8 +22,8 @@ from coterie import actor as actors
 from coterie import db, migrations, settings
 from coterie.access import tokens
 from coterie.actor import Actor, Role
-from coterie.app import create_app
 from coterie.api.deps import db_session
+from coterie.app import create_app
 from coterie.directory import service as users
 from coterie.directory.schemas import UserCreate
 from coterie.workspaces import service as workspaces
@@ -58,7 +58,9 @@ def _drop_pg_database(admin_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def empty_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def empty_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A new, empty database URL of the kind named by the test's `backend` parameter."""
     yield from _empty_database(request.param, tmp_path_factory)
 
@@ -85,7 +87,9 @@ _ENGINES: list[Engine] = []
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database, one per backend for the whole run."""
     for url in _empty_database(request.param, tmp_path_factory):
         migrations.upgrade(url)
@@ -110,12 +114,16 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def session(connection: Connection) -> Iterator[Session]:
-    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as s:
         yield s
 
 
 @pytest.fixture
-def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[settings.Settings]:
+def isolated_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[settings.Settings]:
     """Settings pointing at a temporary data directory (media files go there)."""
     monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
     settings.get_settings.cache_clear()
@@ -125,7 +133,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 @pytest.fixture
 def workspace(session: Session) -> Workspace:
-    return workspaces.create(session, slug=f"ws-{secrets.token_hex(3)}", name="Acme", default_region="GB")
+    return workspaces.create(
+        session, slug=f"ws-{secrets.token_hex(3)}", name="Acme", default_region="GB"
+    )
 
 
 @pytest.fixture
@@ -158,7 +168,9 @@ class Api:
 
     def as_role(self, role: Role, workspace_id: int | None = None) -> TestClient:
         owner = actors.system(workspace_id or self.actor.workspace_id)
-        _, secret = tokens.create(self.session, actor=owner, name=f"{role.value}-{secrets.token_hex(2)}", role=role)
+        _, secret = tokens.create(
+            self.session, actor=owner, name=f"{role.value}-{secrets.token_hex(2)}", role=role
+        )
         self.session.commit()
         client = TestClient(self.client.app)
         client.headers["Authorization"] = f"Bearer {secret}"

@@ -13,7 +13,10 @@ def test_import_layers_are_kept() -> None:
     linter = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run(
         [str(linter), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 1 kept, 0 broken" in result.stdout

@@ -1,4 +1,4 @@
-"""Who is making a change: every service that writes takes one, for permissions and the audit log."""
+"""Who is making a change: every writing service takes one, for permissions and the audit log."""
 
 from __future__ import annotations
 

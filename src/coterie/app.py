@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from coterie.api import admin, problems, schema, timeline, users
-from coterie.web import routes as web_routes
 from coterie.settings import Settings, get_settings
+from coterie.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

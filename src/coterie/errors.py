@@ -1,13 +1,13 @@
 """The errors services raise; `coterie.api.problems` maps each to an RFC 9457 problem.
 
-    CoterieError
-    ├── Invalid       400  bad input; names each field and what is wrong with it
-    ├── Unauthorized  401  no or bad credentials
-    ├── Forbidden     403  the caller's role may not do this
-    ├── NotFound      404  no such record in the caller's workspace
-    ├── Conflict      409  would break a uniqueness rule; names the existing record
-    ├── TooLarge      413  an upload over the workspace's limit
-    └── RateLimited   429  too many attempts; says when to retry
+CoterieError
+├── Invalid       400  bad input; names each field and what is wrong with it
+├── Unauthorized  401  no or bad credentials
+├── Forbidden     403  the caller's role may not do this
+├── NotFound      404  no such record in the caller's workspace
+├── Conflict      409  would break a uniqueness rule; names the existing record
+├── TooLarge      413  an upload over the workspace's limit
+└── RateLimited   429  too many attempts; says when to retry
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one input field, addressed by a dotted path (`emails.0`, `filter.all[1].op`)."""
+    """One problem with one input field, by a dotted path (`emails.0`, `filter.all[1].op`)."""
 
     field: str
     message: str

@@ -134,17 +134,19 @@ def paginate(
     order = _order(key, row_id, order_desc)
     if backwards and key.nullable:
         # Walking backwards, the NULLs that sort last come first.
-        main, tie = order
+        _main, tie = order
         expr = key.expression
         order = [(expr.desc() if order_desc else expr.asc()).nulls_first(), tie]
-    rows = session.execute(keyed.order_by(*order).limit(size + 1)).all()
+    rows = list(session.execute(keyed.order_by(*order).limit(size + 1)).all())
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     total = count_rows(session, stmt) if count else None
     items = [row[0] if len(row) == 3 else row[:-2] for row in rows]
-    has_next = (more and not backwards) or (backwards and where is not None and where.direction == "prev")
+    has_next = (more and not backwards) or (
+        backwards and where is not None and where.direction == "prev"
+    )
     has_prev = (more and backwards) or (not backwards and where is not None)
     nxt = Cursor("next", rows[-1][-2], rows[-1][-1]).encode() if rows and has_next else None
     prv = Cursor("prev", rows[0][-2], rows[0][-1]).encode() if rows and has_prev else None

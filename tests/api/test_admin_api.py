@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from tests.conftest import Api
 
 from coterie.actor import Role
-from tests.conftest import Api
 
 
 def test_audit_log_is_for_admins_and_shows_changes(api: Api) -> None:
     admin = api.as_role(Role.ADMIN)
-    made = admin.post("/api/v1/users", json={"full_name": "Audited", "email": "a@example.com"}).json()
+    made = admin.post(
+        "/api/v1/users", json={"full_name": "Audited", "email": "a@example.com"}
+    ).json()
     admin.patch(f"/api/v1/users/{made['id']}", json={"full_name": "Audited Twice"})
-    entries = admin.get("/api/v1/audit", params={"target_type": "user", "target_id": made["id"]}).json()
+    entries = admin.get(
+        "/api/v1/audit", params={"target_type": "user", "target_id": made["id"]}
+    ).json()
     assert [e["action"] for e in entries] == ["user.updated", "user.created"]
     assert entries[0]["before"] == {"full_name": "Audited"}
     assert entries[0]["after"] == {"full_name": "Audited Twice"}
@@ -28,15 +32,25 @@ def test_tokens_are_created_once_and_revoked(client: TestClient, api: Api) -> No
     assert all("secret" not in t for t in listed)
     assert client.delete(f"/api/v1/tokens/{created.json()['id']}").status_code == 204
     assert other.get("/api/v1/users").status_code == 401
-    assert api.as_role(Role.STANDARD).post("/api/v1/tokens", json={"name": "x", "role": "admin"}).status_code == 403
+    assert (
+        api.as_role(Role.STANDARD)
+        .post("/api/v1/tokens", json={"name": "x", "role": "admin"})
+        .status_code
+        == 403
+    )
 
 
 def test_fields_and_forms(client: TestClient) -> None:
-    field = client.post("/api/v1/fields", json={"key": "tier", "label": "Tier", "type": "enum", "options": ["A", "B"]})
+    field = client.post(
+        "/api/v1/fields",
+        json={"key": "tier", "label": "Tier", "type": "enum", "options": ["A", "B"]},
+    )
     assert field.status_code == 201
     dup = client.post("/api/v1/fields", json={"key": "tier", "label": "Again", "type": "text"})
     assert dup.status_code == 409
-    no_options = client.post("/api/v1/fields", json={"key": "kind", "label": "Kind", "type": "enum"})
+    no_options = client.post(
+        "/api/v1/fields", json={"key": "kind", "label": "Kind", "type": "enum"}
+    )
     assert no_options.status_code == 400
     assert no_options.json()["errors"][0]["field"] == "options"
     bad_key = client.post("/api/v1/fields", json={"key": "Bad Key", "label": "x", "type": "text"})

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from tests.conftest import Api
 
 from coterie.actor import Role
-from tests.conftest import Api
 
 
 def _person(client: TestClient) -> str:
@@ -16,22 +16,36 @@ def _person(client: TestClient) -> str:
 
 def test_note_ticket_and_conversation_update_last_activity(client: TestClient) -> None:
     user_id = _person(client)
-    note = client.post(f"/api/v1/users/{user_id}/timeline", json={"kind": "note", "body": "Called back"})
+    note = client.post(
+        f"/api/v1/users/{user_id}/timeline", json={"kind": "note", "body": "Called back"}
+    )
     assert note.status_code == 201, note.text
     assert note.json()["author"].startswith("token:")
-    ticket = client.post(f"/api/v1/users/{user_id}/timeline", json={"kind": "ticket", "title": "Refund"})
+    ticket = client.post(
+        f"/api/v1/users/{user_id}/timeline", json={"kind": "ticket", "title": "Refund"}
+    )
     assert ticket.json()["status"] == "open"
     client.post(
         f"/api/v1/users/{user_id}/timeline",
-        json={"kind": "conversation", "body": "Hi!", "channel": "whatsapp", "occurred_at": "2020-01-01T00:00:00Z"},
+        json={
+            "kind": "conversation",
+            "body": "Hi!",
+            "channel": "whatsapp",
+            "occurred_at": "2020-01-01T00:00:00Z",
+        },
     )
     user = client.get(f"/api/v1/users/{user_id}").json()
-    assert user["last_activity_at"] == note.json()["occurred_at"] or user["last_activity_at"] >= note.json()["occurred_at"]
+    assert (
+        user["last_activity_at"] == note.json()["occurred_at"]
+        or user["last_activity_at"] >= note.json()["occurred_at"]
+    )
     entries = client.get(f"/api/v1/users/{user_id}/timeline").json()
     assert [e["kind"] for e in entries][:2] in (["ticket", "note"], ["note", "ticket"])
     assert entries[-1]["kind"] == "conversation"
 
-    closed = client.patch(f"/api/v1/users/{user_id}/timeline/{ticket.json()['id']}", json={"status": "closed"})
+    closed = client.patch(
+        f"/api/v1/users/{user_id}/timeline/{ticket.json()['id']}", json={"status": "closed"}
+    )
     assert closed.json()["status"] == "closed"
     empty = client.post(f"/api/v1/users/{user_id}/timeline", json={"kind": "note", "body": ""})
     assert empty.status_code == 400
@@ -53,7 +67,9 @@ def test_media_upload_is_stored_and_downloadable(client: TestClient) -> None:
     assert download.status_code == 200
     assert download.content == b"%PDF-1.4 hello"
     assert client.get(f"/api/v1/users/{user_id}").json()["last_activity_at"] is not None
-    empty = client.post(f"/api/v1/users/{user_id}/timeline/media", files={"file": ("e.txt", b"", "text/plain")})
+    empty = client.post(
+        f"/api/v1/users/{user_id}/timeline/media", files={"file": ("e.txt", b"", "text/plain")}
+    )
     assert empty.status_code == 400
 
 

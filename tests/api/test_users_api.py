@@ -5,10 +5,10 @@ import io
 import json
 
 from fastapi.testclient import TestClient
+from tests.conftest import Api
 
 from coterie.actor import Role
 from coterie.workspaces import service as workspaces
-from tests.conftest import Api
 
 PROBLEM = "application/problem+json"
 
@@ -20,11 +20,18 @@ def _create(client: TestClient, **body: object) -> dict[str, object]:
 
 
 def test_crud_round_trip(client: TestClient) -> None:
-    made = _create(client, first_name="Grace", last_name="Hopper", phone="07911 123456", primary_channel="phone")
+    made = _create(
+        client,
+        first_name="Grace",
+        last_name="Hopper",
+        phone="07911 123456",
+        primary_channel="phone",
+    )
     assert made["full_name"] == "Grace Hopper"
     assert made["phone"] == "+447911123456"
     user_id = made["id"]
-    assert isinstance(user_id, str) and not user_id.isdigit()
+    assert isinstance(user_id, str)
+    assert not user_id.isdigit()
 
     fetched = client.get(f"/api/v1/users/{user_id}").json()
     assert fetched == made
@@ -40,7 +47,9 @@ def test_crud_round_trip(client: TestClient) -> None:
 
 def test_duplicate_is_409_naming_the_existing_person(client: TestClient) -> None:
     first = _create(client, full_name="Ada Lovelace", email="ada@example.com")
-    response = client.post("/api/v1/users", json={"full_name": "Imposter", "email": "ADA@example.com"})
+    response = client.post(
+        "/api/v1/users", json={"full_name": "Imposter", "email": "ADA@example.com"}
+    )
     assert response.status_code == 409
     problem = response.json()
     assert response.headers["content-type"] == PROBLEM
@@ -53,7 +62,9 @@ def test_bad_input_is_a_problem_naming_each_field(client: TestClient) -> None:
     response = client.post("/api/v1/users", json={"full_name": "X", "phone": "12", "email": "bad"})
     assert response.status_code == 400
     assert {e["field"] for e in response.json()["errors"]} == {"phone", "email"}
-    unknown = client.post("/api/v1/users", json={"full_name": "X", "email": "x@example.com", "shoe": 4})
+    unknown = client.post(
+        "/api/v1/users", json={"full_name": "X", "email": "x@example.com", "shoe": 4}
+    )
     assert unknown.status_code == 422
     assert unknown.headers["content-type"] == PROBLEM
     assert unknown.json()["errors"][0]["field"] == "shoe"
@@ -89,33 +100,49 @@ def test_no_or_bad_token_is_401(api: Api) -> None:
 
 def test_list_filter_sort_page_and_export(client: TestClient) -> None:
     created = client.post(
-        "/api/v1/fields", json={"key": "plan", "label": "Plan", "type": "enum", "options": ["Free", "Pro"]}
+        "/api/v1/fields",
+        json={"key": "plan", "label": "Plan", "type": "enum", "options": ["Free", "Pro"]},
     )
     assert created.status_code == 201
     for i in range(12):
-        _create(client, full_name=f"User {i:02d}", email=f"u{i}@example.com",
-                attributes={"plan": "Pro" if i % 2 else "Free"})
+        _create(
+            client,
+            full_name=f"User {i:02d}",
+            email=f"u{i}@example.com",
+            attributes={"plan": "Pro" if i % 2 else "Free"},
+        )
     params = {"filter": 'attributes.plan eq "Pro"', "sort": "full_name", "order": "desc", "size": 4}
     first = client.get("/api/v1/users", params=params).json()
     assert first["total"] == 6
     assert [u["full_name"] for u in first["items"]] == ["User 11", "User 09", "User 07", "User 05"]
-    second = client.get("/api/v1/users", params={**params, "cursor": first["cursors"]["next"]}).json()
+    second = client.get(
+        "/api/v1/users", params={**params, "cursor": first["cursors"]["next"]}
+    ).json()
     assert [u["full_name"] for u in second["items"]] == ["User 03", "User 01"]
     assert second["cursors"]["next"] is None
     tree = json.dumps({"all": [{"field": "attributes.plan", "op": "eq", "value": "Pro"}]})
     same = client.get("/api/v1/users", params={**params, "filter": tree}).json()
     assert same["items"] == first["items"]
 
-    export = client.get("/api/v1/users/export.csv", params={k: v for k, v in params.items() if k != "size"})
+    export = client.get(
+        "/api/v1/users/export.csv", params={k: v for k, v in params.items() if k != "size"}
+    )
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert [r["full_name"] for r in rows] == ["User 11", "User 09", "User 07", "User 05", "User 03", "User 01"]
+    assert [r["full_name"] for r in rows] == [
+        "User 11",
+        "User 09",
+        "User 07",
+        "User 05",
+        "User 03",
+        "User 01",
+    ]
 
 
 def test_bad_filter_sort_and_size_are_400(client: TestClient) -> None:
     for params, field in [
-        ({"filter": 'shoe_size gt 4'}, "filter"),
+        ({"filter": "shoe_size gt 4"}, "filter"),
         ({"filter": '{"field": "full_name", "op": "explode", "value": 1}'}, "filter"),
         ({"filter": "full_name eq"}, "filter"),
         ({"sort": "password_hash"}, "sort"),

@@ -7,22 +7,25 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.conftest import make_user
 
 from coterie.actor import Actor
 from coterie.directory import forms, listing
 from coterie.directory.schemas import FieldCreate
 from coterie.errors import Invalid
 from coterie.rules import FieldType, parse_filter
-from tests.conftest import make_user
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def people(session: Session, admin: Actor) -> list[Any]:
-    forms.create_field(session, actor=admin, data=FieldCreate(key="score", label="Score", type=FieldType.NUMBER))
     forms.create_field(
-        session, actor=admin,
+        session, actor=admin, data=FieldCreate(key="score", label="Score", type=FieldType.NUMBER)
+    )
+    forms.create_field(
+        session,
+        actor=admin,
         data=FieldCreate(key="plan", label="Plan", type=FieldType.ENUM, options=["Free", "Pro"]),
     )
     made = []
@@ -32,7 +35,10 @@ def people(session: Session, admin: Actor) -> list[Any]:
             attributes["score"] = (i * 7) % 10  # repeated values exercise the id tie-break
         made.append(
             make_user(
-                session, admin, full_name=f"Person {i % 11:02d}", email=f"p{i}@example.com",
+                session,
+                admin,
+                full_name=f"Person {i % 11:02d}",
+                email=f"p{i}@example.com",
                 last_activity_at=START + timedelta(days=i % 5) if i % 6 else None,
                 attributes=attributes,
             )
@@ -64,7 +70,9 @@ def test_keyset_pages_walk_forward_and_back_in_order(
     seen: list[int] = []
     cursor = None
     while True:
-        page = listing.list_users(session, actor=admin, sort=sort, descending=descending, size=5, cursor=cursor)
+        page = listing.list_users(
+            session, actor=admin, sort=sort, descending=descending, size=5, cursor=cursor
+        )
         assert page.total == 23
         seen.extend(u.id for u in page.items)
         if page.next is None:
@@ -73,27 +81,40 @@ def test_keyset_pages_walk_forward_and_back_in_order(
     assert seen == expected
 
     backwards: list[int] = []
-    page = listing.list_users(session, actor=admin, sort=sort, descending=descending, size=5, cursor=page.last)
+    page = listing.list_users(
+        session, actor=admin, sort=sort, descending=descending, size=5, cursor=page.last
+    )
     assert [u.id for u in page.items] == expected[-5:]
     while True:
         backwards[:0] = [u.id for u in page.items]
         if page.prev is None:
             break
-        page = listing.list_users(session, actor=admin, sort=sort, descending=descending, size=5, cursor=page.prev)
+        page = listing.list_users(
+            session, actor=admin, sort=sort, descending=descending, size=5, cursor=page.prev
+        )
     assert backwards == expected
 
 
-def test_filter_text_and_tree_give_the_same_selection(session: Session, admin: Actor, people: list[Any]) -> None:
-    text = listing.list_users(session, actor=admin, rule=parse_filter('attributes.plan eq "Pro"'), size=50)
+def test_filter_text_and_tree_give_the_same_selection(
+    session: Session, admin: Actor, people: list[Any]
+) -> None:
+    text = listing.list_users(
+        session, actor=admin, rule=parse_filter('attributes.plan eq "Pro"'), size=50
+    )
     tree = listing.list_users(
-        session, actor=admin, rule=parse_filter({"field": "attributes.plan", "op": "eq", "value": "Pro"}), size=50,
+        session,
+        actor=admin,
+        rule=parse_filter({"field": "attributes.plan", "op": "eq", "value": "Pro"}),
+        size=50,
     )
     expected = {p.id for p in people if p.attributes["plan"] == "Pro"}
     assert {u.id for u in text.items} == expected == {u.id for u in tree.items}
     assert text.total == len(expected) == 8
 
 
-def test_unknown_field_or_sort_is_a_clear_error(session: Session, admin: Actor, people: list[Any]) -> None:
+def test_unknown_field_or_sort_is_a_clear_error(
+    session: Session, admin: Actor, people: list[Any]
+) -> None:
     with pytest.raises(Invalid) as bad_field:
         listing.list_users(session, actor=admin, rule=parse_filter('attributes.nope eq "x"'))
     assert "nope" in bad_field.value.detail
@@ -111,10 +132,19 @@ def test_malformed_cursor_is_invalid(session: Session, admin: Actor) -> None:
 def test_export_streams_the_same_selection_with_formulas_neutralized(
     session: Session, admin: Actor, people: list[Any]
 ) -> None:
-    make_user(session, admin, full_name="=HYPERLINK(\"http://evil\")", phone="+447911123456",
-              attributes={"plan": "Pro"})
+    make_user(
+        session,
+        admin,
+        full_name='=HYPERLINK("http://evil")',
+        phone="+447911123456",
+        attributes={"plan": "Pro"},
+    )
     chunks = listing.export_csv(
-        session, actor=admin, rule=parse_filter('attributes.plan eq "Pro"'), sort="full_name", batch_size=3,
+        session,
+        actor=admin,
+        rule=parse_filter('attributes.plan eq "Pro"'),
+        sort="full_name",
+        batch_size=3,
     )
     rows = list(csv.reader(io.StringIO("".join(chunks))))
     header, body = rows[0], rows[1:]
@@ -122,7 +152,7 @@ def test_export_streams_the_same_selection_with_formulas_neutralized(
     assert "attributes.plan" in header
     assert len(body) == 9
     names = [r[1] for r in body]
-    assert "'=HYPERLINK(\"http://evil\")" in names
+    assert '\'=HYPERLINK("http://evil")' in names
     phones = [r[header.index("phone")] for r in body if r[header.index("phone")]]
     assert phones == ["+447911123456"]  # a plain number is not mangled
     assert names[1:] == sorted(names[1:])
@@ -130,8 +160,15 @@ def test_export_streams_the_same_selection_with_formulas_neutralized(
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("=1+1", "'=1+1"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("\tx", "'\tx"), ("-2+3", "'-2+3"), ("+44 7911 123456", "+44 7911 123456"), ("plain", "plain")],
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("-2+3", "'-2+3"),
+        ("+44 7911 123456", "+44 7911 123456"),
+        ("plain", "plain"),
+    ],
 )
 def test_neutralize(cell: str, expected: str) -> None:
     assert listing.neutralize(cell) == expected

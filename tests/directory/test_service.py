@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.conftest import make_user
 
 from coterie import actor as actors
 from coterie.actor import Actor, Origin, Role
@@ -16,13 +17,20 @@ from coterie.events.models import AuditEntry
 from coterie.rules import FieldType, parse_filter
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
-from tests.conftest import make_user
 
 
-def test_create_normalizes_identifiers_with_the_workspace_region(session: Session, admin: Actor) -> None:
+def test_create_normalizes_identifiers_with_the_workspace_region(
+    session: Session, admin: Actor
+) -> None:
     user = make_user(
-        session, admin, first_name="Jane", last_name="Doe", phone="07911 123456",
-        email="Jane@Example.com", instagram="@JaneD", whatsapp="+1 415 555 2671",
+        session,
+        admin,
+        first_name="Jane",
+        last_name="Doe",
+        phone="07911 123456",
+        email="Jane@Example.com",
+        instagram="@JaneD",
+        whatsapp="+1 415 555 2671",
     )
     assert user.full_name == "Jane Doe"
     assert user.phone == "+447911123456"
@@ -52,7 +60,9 @@ def test_every_bad_field_is_reported_and_nothing_is_written(session: Session, ad
     with pytest.raises(Invalid) as caught:
         make_user(session, admin, full_name="X", phone="123", email="nope")
     assert {e.field for e in caught.value.errors} == {"phone", "email"}
-    count = session.scalar(select(AuditEntry.id).where(AuditEntry.workspace_id == admin.workspace_id))
+    count = session.scalar(
+        select(AuditEntry.id).where(AuditEntry.workspace_id == admin.workspace_id)
+    )
     assert count is None
 
 
@@ -66,16 +76,28 @@ def test_a_person_needs_a_name_and_a_contact(session: Session, admin: Actor) -> 
 
 
 def test_custom_values_are_checked_against_the_field_type(session: Session, admin: Actor) -> None:
-    forms.create_field(session, actor=admin, data=FieldCreate(key="seats", label="Seats", type=FieldType.INTEGER))
     forms.create_field(
-        session, actor=admin,
+        session, actor=admin, data=FieldCreate(key="seats", label="Seats", type=FieldType.INTEGER)
+    )
+    forms.create_field(
+        session,
+        actor=admin,
         data=FieldCreate(key="plan", label="Plan", type=FieldType.ENUM, options=["Free", "Pro"]),
     )
-    forms.create_field(session, actor=admin, data=FieldCreate(key="since", label="Since", type=FieldType.DATE))
+    forms.create_field(
+        session, actor=admin, data=FieldCreate(key="since", label="Since", type=FieldType.DATE)
+    )
     with pytest.raises(Invalid) as caught:
-        make_user(session, admin, attributes={"seats": "ten", "plan": "Gold", "since": "yesterday", "nope": 1})
+        make_user(
+            session,
+            admin,
+            attributes={"seats": "ten", "plan": "Gold", "since": "yesterday", "nope": 1},
+        )
     assert {e.field for e in caught.value.errors} == {
-        "attributes.seats", "attributes.plan", "attributes.since", "attributes.nope",
+        "attributes.seats",
+        "attributes.plan",
+        "attributes.since",
+        "attributes.nope",
     }
     user = make_user(session, admin, attributes={"seats": 10, "plan": "Pro", "since": "2024-02-29"})
     assert user.attributes == {"seats": 10, "plan": "Pro", "since": "2024-02-29"}
@@ -87,7 +109,9 @@ def test_updates_are_audited_with_before_and_after(session: Session, admin: Acto
     user = make_user(session, admin, full_name="Old Name")
     users.update(session, actor=admin, user_id=user.id, data=UserUpdate(full_name="New Name"))
     entry = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "user.updated", AuditEntry.target_id == user.id)
+        select(AuditEntry).where(
+            AuditEntry.action == "user.updated", AuditEntry.target_id == user.id
+        )
     ).one()
     assert entry.before == {"full_name": "Old Name"}
     assert entry.after == {"full_name": "New Name"}
@@ -106,15 +130,20 @@ def test_read_only_cannot_write_and_other_workspaces_are_not_found(
         users.get(session, actor=actors.system(other.id), user_id=user.id)
 
 
-def test_only_admins_set_roles_and_passwords(session: Session, admin: Actor, workspace: Workspace) -> None:
+def test_only_admins_set_roles_and_passwords(
+    session: Session, admin: Actor, workspace: Workspace
+) -> None:
     editor = Actor(workspace.id, Role.STANDARD, "editor", Origin.API)
     with pytest.raises(Forbidden):
         make_user(session, editor, role="admin")
     operator = make_user(session, admin, role="standard", password="correct horse")
-    assert operator.password_hash is not None and operator.password_hash.startswith("$argon2")
+    assert operator.password_hash is not None
+    assert operator.password_hash.startswith("$argon2")
 
 
-def test_identified_only_sees_only_themselves(session: Session, admin: Actor, workspace: Workspace) -> None:
+def test_identified_only_sees_only_themselves(
+    session: Session, admin: Actor, workspace: Workspace
+) -> None:
     me = make_user(session, admin, full_name="Me", role="identified_only")
     other = make_user(session, admin, full_name="Other")
     viewer = Actor(workspace.id, Role.IDENTIFIED_ONLY, "me", Origin.WEB, user_id=me.id)

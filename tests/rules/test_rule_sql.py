@@ -309,7 +309,7 @@ def test_the_at_prefix_is_used_in_paths(people: People) -> None:
 
 
 def test_a_thousand_values(people: People) -> None:
-    values = [float(n) for n in range(995)] + [10.0, 99.5, -3.5, 0, 1e6]
+    values = [n + 0.25 for n in range(995)] + [10.0, 99.5, -3.5, 0, 1e6]
     assert people.ids(condition("score", "in", values)) == {1, 2, 4, 5, 6}
     names = [f"x{n}" for n in range(999)] + ["ÖLAF BERG"]
     assert people.ids(condition("name", "not_in", names)) == everyone_but(1)

@@ -33,20 +33,34 @@ def create(session: Session, *, actor: Actor, name: str, role: Role) -> tuple[Ap
         raise Invalid("A token needs a role other than none", field="role")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        workspace_id=actor.workspace_id, name=name.strip(), role=role.value,
-        secret_hash=_hash(secret), created_by=actor.label,
+        workspace_id=actor.workspace_id,
+        name=name.strip(),
+        role=role.value,
+        secret_hash=_hash(secret),
+        created_by=actor.label,
     )
     session.add(token)
     session.flush()
-    audit.record(session, actor=actor, action="token.created", target_type="token", target_id=token.id,
-                 target_label=token.name, after={"name": token.name, "role": token.role})
+    audit.record(
+        session,
+        actor=actor,
+        action="token.created",
+        target_type="token",
+        target_id=token.id,
+        target_label=token.name,
+        after={"name": token.name, "role": token.role},
+    )
     return token, secret
 
 
 def list_tokens(session: Session, *, actor: Actor) -> Sequence[ApiToken]:
     if not actor.is_admin:
         raise Forbidden("Only admins can see API tokens")
-    stmt = select(ApiToken).where(ApiToken.workspace_id == actor.workspace_id).order_by(ApiToken.created_at)
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.workspace_id == actor.workspace_id)
+        .order_by(ApiToken.created_at)
+    )
     return session.scalars(stmt).all()
 
 
@@ -57,8 +71,14 @@ def revoke(session: Session, *, actor: Actor, token_id: int) -> None:
     if token is None:
         raise NotFound(f"No token with id {ids.encode(token_id)}")
     token.revoked_at = utcnow()
-    audit.record(session, actor=actor, action="token.revoked", target_type="token", target_id=token.id,
-                 target_label=token.name)
+    audit.record(
+        session,
+        actor=actor,
+        action="token.revoked",
+        target_type="token",
+        target_id=token.id,
+        target_label=token.name,
+    )
 
 
 def authenticate(session: Session, *, secret: str) -> Actor:
@@ -67,6 +87,9 @@ def authenticate(session: Session, *, secret: str) -> Actor:
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API token")
     return Actor(
-        workspace_id=token.workspace_id, role=Role(token.role), label=f"token:{token.name}",
-        origin=Origin.API, token_id=token.id,
+        workspace_id=token.workspace_id,
+        role=Role(token.role),
+        label=f"token:{token.name}",
+        origin=Origin.API,
+        token_id=token.id,
     )

@@ -68,14 +68,24 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditRead]:
     entries = audit.list_entries(
-        session, actor=actor, target_type=target_type,
-        target_id=decode_id(target_id, "record") if target_id else None, limit=limit,
+        session,
+        actor=actor,
+        target_type=target_type,
+        target_id=decode_id(target_id, "record") if target_id else None,
+        limit=limit,
     )
     return [
         AuditRead(
-            id=ids.encode(e.id), actor=e.actor_label, origin=e.origin, action=e.action,
-            target_type=e.target_type, target_id=ids.encode(e.target_id) if e.target_id else None,
-            target_label=e.target_label, before=e.before, after=e.after, created_at=e.created_at,
+            id=ids.encode(e.id),
+            actor=e.actor_label,
+            origin=e.origin,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=ids.encode(e.target_id) if e.target_id else None,
+            target_label=e.target_label,
+            before=e.before,
+            after=e.after,
+            created_at=e.created_at,
         )
         for e in entries
     ]
@@ -83,8 +93,11 @@ def list_audit(
 
 def _token_read(token: Any) -> dict[str, Any]:
     return {
-        "id": ids.encode(token.id), "name": token.name, "role": token.role,
-        "created_by": token.created_by, "created_at": token.created_at,
+        "id": ids.encode(token.id),
+        "name": token.name,
+        "role": token.role,
+        "created_by": token.created_by,
+        "created_at": token.created_at,
         "revoked_at": token.revoked_at,
     }
 
@@ -112,7 +125,11 @@ def revoke_token(session: SessionDep, actor: ActorDep, token_id: str) -> Respons
 def get_workspace(session: SessionDep, actor: ActorDep) -> WorkspaceRead:
     w = workspaces.get(session, workspace_id=actor.workspace_id)
     return WorkspaceRead(
-        id=ids.encode(w.id), slug=w.slug, name=w.name, default_region=w.default_region,
-        time_zone=w.time_zone, hierarchy_depth=w.hierarchy_depth,
+        id=ids.encode(w.id),
+        slug=w.slug,
+        name=w.name,
+        default_region=w.default_region,
+        time_zone=w.time_zone,
+        hierarchy_depth=w.hierarchy_depth,
         upload_limit_bytes=w.upload_limit_bytes,
     )

@@ -41,9 +41,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _location(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
-    return problem(
-        422, "Invalid input", f"{first['field']}: {first['message']}", errors=errors
-    )
+    return problem(422, "Invalid input", f"{first['field']}: {first['message']}", errors=errors)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -38,8 +38,12 @@ def get_field(session: SessionDep, actor: ActorDep, field_id: str) -> FieldRead:
 
 
 @router.patch("/fields/{field_id}", response_model=FieldRead)
-def update_field(session: SessionDep, actor: ActorDep, field_id: str, data: FieldUpdate) -> FieldRead:
-    field = forms.update_field(session, actor=actor, field_id=decode_id(field_id, "field"), data=data)
+def update_field(
+    session: SessionDep, actor: ActorDep, field_id: str, data: FieldUpdate
+) -> FieldRead:
+    field = forms.update_field(
+        session, actor=actor, field_id=decode_id(field_id, "field"), data=data
+    )
     session.commit()
     return forms.field_read(field)
 

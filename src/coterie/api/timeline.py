@@ -38,9 +38,13 @@ def upload_media(
     caption: Annotated[str, Form(max_length=2000)] = "",
 ) -> TimelineRead:
     entry = timeline.attach(
-        session, actor=actor, user_id=decode_id(user_id, "person"),
-        file_name=file.filename or "file", content_type=file.content_type or "",
-        stream=file.file, caption=caption,
+        session,
+        actor=actor,
+        user_id=decode_id(user_id, "person"),
+        file_name=file.filename or "file",
+        content_type=file.content_type or "",
+        stream=file.file,
+        caption=caption,
     )
     session.commit()
     return TimelineRead.of(entry)
@@ -49,16 +53,22 @@ def upload_media(
 @router.get("/{entry_id}", response_model=TimelineRead)
 def get_entry(session: SessionDep, actor: ActorDep, user_id: str, entry_id: str) -> TimelineRead:
     entry = timeline.get(
-        session, actor=actor, user_id=decode_id(user_id, "person"),
+        session,
+        actor=actor,
+        user_id=decode_id(user_id, "person"),
         entry_id=decode_id(entry_id, "timeline entry"),
     )
     return TimelineRead.of(entry)
 
 
 @router.get("/{entry_id}/file", response_class=FileResponse)
-def download_media(session: SessionDep, actor: ActorDep, user_id: str, entry_id: str) -> FileResponse:
+def download_media(
+    session: SessionDep, actor: ActorDep, user_id: str, entry_id: str
+) -> FileResponse:
     entry = timeline.get(
-        session, actor=actor, user_id=decode_id(user_id, "person"),
+        session,
+        actor=actor,
+        user_id=decode_id(user_id, "person"),
         entry_id=decode_id(entry_id, "timeline entry"),
     )
     return FileResponse(
@@ -71,8 +81,11 @@ def update_entry(
     session: SessionDep, actor: ActorDep, user_id: str, entry_id: str, data: TimelineUpdate
 ) -> TimelineRead:
     entry = timeline.update(
-        session, actor=actor, user_id=decode_id(user_id, "person"),
-        entry_id=decode_id(entry_id, "timeline entry"), data=data,
+        session,
+        actor=actor,
+        user_id=decode_id(user_id, "person"),
+        entry_id=decode_id(entry_id, "timeline entry"),
+        data=data,
     )
     session.commit()
     return TimelineRead.of(entry)
@@ -81,7 +94,9 @@ def update_entry(
 @router.delete("/{entry_id}", status_code=204)
 def delete_entry(session: SessionDep, actor: ActorDep, user_id: str, entry_id: str) -> Response:
     timeline.delete(
-        session, actor=actor, user_id=decode_id(user_id, "person"),
+        session,
+        actor=actor,
+        user_id=decode_id(user_id, "person"),
         entry_id=decode_id(entry_id, "timeline entry"),
     )
     session.commit()

@@ -31,7 +31,7 @@ SortQuery = Annotated[str, Query(description="a column or `attributes.<key>`", m
 def list_users(
     session: SessionDep,
     actor: ActorDep,
-    filter: FilterQuery = None,  # noqa: A002
+    filter: FilterQuery = None,
     sort: SortQuery = "full_name",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     size: Annotated[int, Query(ge=1, le=200)] = 25,
@@ -39,8 +39,14 @@ def list_users(
     total: Annotated[bool, Query(description="false skips the exact count")] = True,
 ) -> UserPage:
     page = listing.list_users(
-        session, actor=actor, rule=query_rule(filter), sort=sort, descending=order == "desc",
-        size=size, cursor=cursor, with_total=total,
+        session,
+        actor=actor,
+        rule=query_rule(filter),
+        sort=sort,
+        descending=order == "desc",
+        size=size,
+        cursor=cursor,
+        with_total=total,
     )
     return UserPage(
         items=[UserRead.of(u) for u in page.items],
@@ -54,18 +60,23 @@ def list_users(
 def export_users(
     session: SessionDep,
     actor: ActorDep,
-    filter: FilterQuery = None,  # noqa: A002
+    filter: FilterQuery = None,
     sort: SortQuery = "full_name",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> StreamingResponse:
     rule = query_rule(filter)
     chunks = listing.export_csv(
-        session, actor=actor, rule=rule, sort=sort, descending=order == "desc",
+        session,
+        actor=actor,
+        rule=rule,
+        sort=sort,
+        descending=order == "desc",
         batch_size=get_settings().export_batch_size,
     )
     first = next(chunks)  # raises bad sort/filter errors before the response starts
     return StreamingResponse(
-        itertools.chain([first], chunks), media_type="text/csv; charset=utf-8",
+        itertools.chain([first], chunks),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="users.csv"'},
     )
 

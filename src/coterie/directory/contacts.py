@@ -32,7 +32,7 @@ def format_phone(e164: str) -> str:
 
 
 def normalize_email(raw: str) -> str:
-    """Syntax-checked and lower-cased; no DNS lookup (that would make writes depend on the network)."""
+    """Syntax-checked and lower-cased; no DNS lookup (writes must not depend on the network)."""
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:

@@ -1,4 +1,4 @@
-"""The workspace's custom fields: checking values against their type, and the rule catalog of users."""
+"""Custom fields: checking values against their type, and the rule catalog of users."""
 
 from __future__ import annotations
 
@@ -51,7 +51,11 @@ def coerce(field: Field, value: Any, *, region: str) -> Any:
             raise ValueError("expected a whole number")
         return value
     if kind is FieldType.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValueError("expected a number")
         return value
     if kind is FieldType.DATE:
@@ -67,7 +71,9 @@ def coerce(field: Field, value: Any, *, region: str) -> Any:
             raise ValueError("expected a list of options")
         unknown = [v for v in value if v not in field.options]
         if unknown:
-            raise ValueError(f"{', '.join(map(repr, unknown))} not among {', '.join(field.options)}")
+            raise ValueError(
+                f"{', '.join(map(repr, unknown))} not among {', '.join(field.options)}"
+            )
         return sorted(set(value), key=field.options.index)
     raise ValueError(f"unsupported field type {field.type}")
 

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 from coterie import ids
 from coterie.actor import Actor
 from coterie.directory.models import Field, Form, FormField
-from coterie.directory.schemas import FieldCreate, FieldRead, FieldUpdate, FormCreate, FormRead, FormUpdate
+from coterie.directory.schemas import (
+    FieldCreate,
+    FieldRead,
+    FieldUpdate,
+    FormCreate,
+    FormRead,
+    FormUpdate,
+)
 from coterie.directory.service import require_write, workspace_fields
 from coterie.errors import Conflict, Invalid, NotFound
 from coterie.events import service as audit
@@ -21,8 +28,12 @@ _WITH_OPTIONS = (FieldType.ENUM, FieldType.MULTI_ENUM)
 
 def field_read(field: Field) -> FieldRead:
     return FieldRead(
-        id=ids.encode(field.id), key=field.key, label=field.label, type=field.type,
-        description=field.description, options=list(field.options),
+        id=ids.encode(field.id),
+        key=field.key,
+        label=field.label,
+        type=field.type,
+        description=field.description,
+        options=list(field.options),
     )
 
 
@@ -52,22 +63,35 @@ def get_field(session: Session, *, actor: Actor, field_id: int) -> Field:
 def create_field(session: Session, *, actor: Actor, data: FieldCreate) -> Field:
     require_write(actor)
     options = _check_options(data.type, data.options)
-    exists = session.scalar(select(Field).where(Field.workspace_id == actor.workspace_id, Field.key == data.key))
+    exists = session.scalar(
+        select(Field).where(Field.workspace_id == actor.workspace_id, Field.key == data.key)
+    )
     if exists is not None:
         raise Conflict(f"A field with key {data.key!r} already exists", field="key")
     field = Field(
-        workspace_id=actor.workspace_id, key=data.key, label=data.label, type=data.type.value,
-        description=data.description, options=options,
+        workspace_id=actor.workspace_id,
+        key=data.key,
+        label=data.label,
+        type=data.type.value,
+        description=data.description,
+        options=options,
     )
     session.add(field)
     session.flush()
-    audit.record(session, actor=actor, action="field.created", target_type="field", target_id=field.id,
-                 target_label=field.key, after=field_read(field).model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="field.created",
+        target_type="field",
+        target_id=field.id,
+        target_label=field.key,
+        after=field_read(field).model_dump(),
+    )
     return field
 
 
 def update_field(session: Session, *, actor: Actor, field_id: int, data: FieldUpdate) -> Field:
-    """Label, description and options can change; key and type cannot (stored values depend on them)."""
+    """Label, description and options can change; key and type cannot (values depend on them)."""
     require_write(actor)
     field = get_field(session, actor=actor, field_id=field_id)
     before = field_read(field).model_dump()
@@ -79,17 +103,32 @@ def update_field(session: Session, *, actor: Actor, field_id: int, data: FieldUp
             setattr(field, name, value)
     session.flush()
     old, new = audit.changes(before, field_read(field).model_dump())
-    audit.record(session, actor=actor, action="field.updated", target_type="field", target_id=field.id,
-                 target_label=field.key, before=old, after=new)
+    audit.record(
+        session,
+        actor=actor,
+        action="field.updated",
+        target_type="field",
+        target_id=field.id,
+        target_label=field.key,
+        before=old,
+        after=new,
+    )
     return field
 
 
 def delete_field(session: Session, *, actor: Actor, field_id: int) -> None:
-    """Removes the field from forms; stored values stay in people's attributes but are no longer shown."""
+    """Removes the field from forms; stored values stay in attributes but are no longer shown."""
     require_write(actor)
     field = get_field(session, actor=actor, field_id=field_id)
-    audit.record(session, actor=actor, action="field.deleted", target_type="field", target_id=field.id,
-                 target_label=field.key, before=field_read(field).model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="field.deleted",
+        target_type="field",
+        target_id=field.id,
+        target_label=field.key,
+        before=field_read(field).model_dump(),
+    )
     session.delete(field)
     session.flush()
 
@@ -97,7 +136,10 @@ def delete_field(session: Session, *, actor: Actor, field_id: int) -> None:
 def form_fields(session: Session, *, form: Form) -> list[Field]:
     stmt = (
         select(Field)
-        .join(FormField, (FormField.workspace_id == Field.workspace_id) & (FormField.field_id == Field.id))
+        .join(
+            FormField,
+            (FormField.workspace_id == Field.workspace_id) & (FormField.field_id == Field.id),
+        )
         .where(FormField.workspace_id == form.workspace_id, FormField.form_id == form.id)
         .order_by(FormField.position)
     )
@@ -106,13 +148,17 @@ def form_fields(session: Session, *, form: Form) -> list[Field]:
 
 def form_read(session: Session, form: Form) -> FormRead:
     return FormRead(
-        id=ids.encode(form.id), name=form.name, description=form.description,
+        id=ids.encode(form.id),
+        name=form.name,
+        description=form.description,
         fields=[field_read(f) for f in form_fields(session, form=form)],
     )
 
 
 def list_forms(session: Session, *, actor: Actor) -> Sequence[Form]:
-    return session.scalars(select(Form).where(Form.workspace_id == actor.workspace_id).order_by(Form.name)).all()
+    return session.scalars(
+        select(Form).where(Form.workspace_id == actor.workspace_id).order_by(Form.name)
+    ).all()
 
 
 def get_form(session: Session, *, actor: Actor, form_id: int) -> Form:
@@ -133,12 +179,25 @@ def _fields_by_key(session: Session, *, actor: Actor, keys: list[str]) -> dict[s
     return by_key
 
 
-def _set_fields(session: Session, *, actor: Actor, form: Form, keys: list[str], by_key: dict[str, Field]) -> None:
-    for link in session.scalars(select(FormField).where(FormField.workspace_id == actor.workspace_id, FormField.form_id == form.id)):
+def _set_fields(
+    session: Session, *, actor: Actor, form: Form, keys: list[str], by_key: dict[str, Field]
+) -> None:
+    for link in session.scalars(
+        select(FormField).where(
+            FormField.workspace_id == actor.workspace_id, FormField.form_id == form.id
+        )
+    ):
         session.delete(link)
     session.flush()
     for position, key in enumerate(keys):
-        session.add(FormField(workspace_id=actor.workspace_id, form_id=form.id, field_id=by_key[key].id, position=position))
+        session.add(
+            FormField(
+                workspace_id=actor.workspace_id,
+                form_id=form.id,
+                field_id=by_key[key].id,
+                position=position,
+            )
+        )
 
 
 def _unique_name(session: Session, *, actor: Actor, name: str, exclude: int | None) -> None:
@@ -157,8 +216,15 @@ def create_form(session: Session, *, actor: Actor, data: FormCreate) -> Form:
     session.flush()
     _set_fields(session, actor=actor, form=form, keys=data.fields, by_key=by_key)
     session.flush()
-    audit.record(session, actor=actor, action="form.created", target_type="form", target_id=form.id,
-                 target_label=form.name, after=form_read(session, form).model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="form.created",
+        target_type="form",
+        target_id=form.id,
+        target_label=form.name,
+        after=form_read(session, form).model_dump(),
+    )
     return form
 
 
@@ -176,15 +242,30 @@ def update_form(session: Session, *, actor: Actor, form_id: int, data: FormUpdat
         _set_fields(session, actor=actor, form=form, keys=data.fields, by_key=by_key)
     session.flush()
     old, new = audit.changes(before, form_read(session, form).model_dump())
-    audit.record(session, actor=actor, action="form.updated", target_type="form", target_id=form.id,
-                 target_label=form.name, before=old, after=new)
+    audit.record(
+        session,
+        actor=actor,
+        action="form.updated",
+        target_type="form",
+        target_id=form.id,
+        target_label=form.name,
+        before=old,
+        after=new,
+    )
     return form
 
 
 def delete_form(session: Session, *, actor: Actor, form_id: int) -> None:
     require_write(actor)
     form = get_form(session, actor=actor, form_id=form_id)
-    audit.record(session, actor=actor, action="form.deleted", target_type="form", target_id=form.id,
-                 target_label=form.name, before=form_read(session, form).model_dump())
+    audit.record(
+        session,
+        actor=actor,
+        action="form.deleted",
+        target_type="form",
+        target_id=form.id,
+        target_label=form.name,
+        before=form_read(session, form).model_dump(),
+    )
     session.delete(form)
     session.flush()

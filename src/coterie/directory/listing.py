@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
@@ -25,28 +25,55 @@ from coterie.workspaces import service as workspaces
 # Columns that can never be NULL sort with a plain row comparison (index friendly).
 _NOT_NULL = {"full_name", "source", "status", "role", "created_at", "updated_at"}
 SORTABLE = (
-    "full_name", "first_name", "last_name", "phone", "email", "whatsapp", "instagram",
-    "external_id", "primary_channel", "source", "last_activity_at", "created_at",
-    "updated_at", "status", "role", "agent_id",
+    "full_name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "whatsapp",
+    "instagram",
+    "external_id",
+    "primary_channel",
+    "source",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+    "status",
+    "role",
+    "agent_id",
 )
 EXPORT_COLUMNS = (
-    "id", "full_name", "first_name", "last_name", "phone", "email", "whatsapp", "instagram",
-    "external_id", "primary_channel", "source", "last_activity_at", "created_at", "status",
+    "id",
+    "full_name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "whatsapp",
+    "instagram",
+    "external_id",
+    "primary_channel",
+    "source",
+    "last_activity_at",
+    "created_at",
+    "status",
 )
 _SAFE_NUMBER = re.compile(r"^[+-]?[0-9][0-9 .,()/-]*$")
 
 
 def custom_value(field: Field) -> ColumnElement[Any]:
     """The typed SQL value of a custom field, for sorting and export."""
-    element = User.__table__.c.attributes[field.key]
+    element: Any = User.__table__.c.attributes[field.key]
     kind = FieldType(field.type)
     if kind in (FieldType.NUMBER, FieldType.INTEGER):
-        return element.as_float()
-    if kind is FieldType.BOOLEAN:
-        return element.as_boolean()
-    if kind is FieldType.MULTI_ENUM:
-        return element.as_json()
-    return element.as_string()
+        value = element.as_float()
+    elif kind is FieldType.BOOLEAN:
+        value = element.as_boolean()
+    elif kind is FieldType.MULTI_ENUM:
+        value = element.as_json()
+    else:
+        value = element.as_string()
+    return cast(ColumnElement[Any], value)
 
 
 def sort_key(custom: Sequence[Field], sort: str) -> SortKey:
@@ -59,7 +86,9 @@ def sort_key(custom: Sequence[Field], sort: str) -> SortKey:
     raise Invalid(f"Cannot sort by {sort!r}", field="sort")
 
 
-def selection(session: Session, *, actor: Actor, rule: Rule | None, custom: Sequence[Field]) -> Select[Any]:
+def selection(
+    session: Session, *, actor: Actor, rule: Rule | None, custom: Sequence[Field]
+) -> Select[Any]:
     """`SELECT users` of the caller's workspace matching `rule` (what a role may see only)."""
     stmt = select(User).where(User.workspace_id == actor.workspace_id)
     if actor.role is Role.IDENTIFIED_ONLY:
@@ -88,8 +117,14 @@ def list_users(
     key = sort_key(custom, sort)
     stmt = selection(session, actor=actor, rule=rule, custom=custom)
     return paginate(
-        session, stmt, key=key, row_id=User.__table__.c.id, descending=descending,
-        size=size, cursor=cursor, count=with_total,
+        session,
+        stmt,
+        key=key,
+        row_id=User.__table__.c.id,
+        descending=descending,
+        size=size,
+        cursor=cursor,
+        count=with_total,
     )
 
 

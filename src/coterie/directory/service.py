@@ -18,7 +18,9 @@ from coterie.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from coterie.events import service as audit
 from coterie.workspaces import service as workspaces
 
-_AUDITED = [n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")]
+_AUDITED = [
+    n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")
+]
 
 
 def require_write(actor: Actor) -> None:
@@ -41,13 +43,17 @@ def get(session: Session, *, actor: Actor, user_id: int) -> User:
     return user
 
 
-def find_by_identifier(session: Session, *, workspace_id: int, kind: str, value: str) -> User | None:
+def find_by_identifier(
+    session: Session, *, workspace_id: int, kind: str, value: str
+) -> User | None:
     column = getattr(User, kind)
     return session.scalar(select(User).where(User.workspace_id == workspace_id, column == value))
 
 
 def workspace_fields(session: Session, *, workspace_id: int) -> list[Field]:
-    return list(session.scalars(select(Field).where(Field.workspace_id == workspace_id).order_by(Field.key)))
+    return list(
+        session.scalars(select(Field).where(Field.workspace_id == workspace_id).order_by(Field.key))
+    )
 
 
 def _normalized(data: UserFields, *, region: str) -> dict[str, Any]:
@@ -62,7 +68,9 @@ def _normalized(data: UserFields, *, region: str) -> dict[str, Any]:
             given[kind] = None
             continue
         try:
-            given[kind] = contacts.normalize("phone" if kind == "ring_phone" else kind, raw, region=region)
+            given[kind] = contacts.normalize(
+                "phone" if kind == "ring_phone" else kind, raw, region=region
+            )
         except ValueError as exc:
             problems.append(FieldError(kind, str(exc)))
     for name in ("first_name", "last_name", "full_name", "agent_id"):
@@ -73,7 +81,9 @@ def _normalized(data: UserFields, *, region: str) -> dict[str, Any]:
     return given
 
 
-def _check_unique(session: Session, *, workspace_id: int, values: dict[str, Any], exclude: int | None) -> None:
+def _check_unique(
+    session: Session, *, workspace_id: int, values: dict[str, Any], exclude: int | None
+) -> None:
     """409 naming the person who already has one of these identifiers."""
     checks = [getattr(User, k) == values[k] for k in (*IDENTIFIERS, "agent_id") if values.get(k)]
     if not checks:
@@ -84,7 +94,9 @@ def _check_unique(session: Session, *, workspace_id: int, values: dict[str, Any]
     existing = session.scalars(stmt.limit(1)).first()
     if existing is None:
         return
-    kind = next(k for k in (*IDENTIFIERS, "agent_id") if values.get(k) and getattr(existing, k) == values[k])
+    kind = next(
+        k for k in (*IDENTIFIERS, "agent_id") if values.get(k) and getattr(existing, k) == values[k]
+    )
     raise Conflict(
         f"{kind} {values[kind]} already belongs to {existing.full_name}",
         field=kind,
@@ -96,27 +108,39 @@ def _check_unique(session: Session, *, workspace_id: int, values: dict[str, Any]
 def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, creating: bool) -> None:
     workspace = workspaces.get(session, workspace_id=actor.workspace_id)
     values = _normalized(data, region=workspace.default_region)
-    if ("role" in values or "password" in values) and not actor.is_admin:
-        if not (values.keys() == {"password"} and actor.user_id == user.id and not creating):
-            raise Forbidden("Only admins can change roles and passwords of others")
+    own_password = values.keys() == {"password"} and actor.user_id == user.id and not creating
+    if ("role" in values or "password" in values) and not actor.is_admin and not own_password:
+        raise Forbidden("Only admins can change roles and passwords of others")
     attributes = values.pop("attributes", None)
     if attributes is not None:
         stored = fields.coerce_attributes(
-            workspace_fields(session, workspace_id=actor.workspace_id), attributes, region=workspace.default_region
+            workspace_fields(session, workspace_id=actor.workspace_id),
+            attributes,
+            region=workspace.default_region,
         )
         merged = {**user.attributes, **stored}
         user.attributes = {k: v for k, v in merged.items() if v is not None}
     password = values.pop("password", None)
     if password is not None:
         user.password_hash = passwords.hash_password(password)
-    _check_unique(session, workspace_id=actor.workspace_id, values=values, exclude=None if creating else user.id)
+    _check_unique(
+        session,
+        workspace_id=actor.workspace_id,
+        values=values,
+        exclude=None if creating else user.id,
+    )
     for name, value in values.items():
         setattr(user, name, value)
     if not user.full_name:
         user.full_name = " ".join(p for p in (user.first_name, user.last_name) if p)
     if not user.full_name:
         raise Invalid("A person needs a full name or a first name", field="full_name")
-    if not any(getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")) and creating:
+    if (
+        not any(
+            getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")
+        )
+        and creating
+    ):
         raise Invalid(
             "A person needs at least one contact: phone, email, WhatsApp, Instagram or external id",
             field="phone",
@@ -141,8 +165,13 @@ def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
     session.add(user)
     _flush(session, workspace_id=actor.workspace_id, user=user)
     audit.record(
-        session, actor=actor, action="user.created", target_type="user", target_id=user.id,
-        target_label=user.full_name, after=snapshot(user),
+        session,
+        actor=actor,
+        action="user.created",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.full_name,
+        after=snapshot(user),
     )
     return user
 
@@ -154,7 +183,9 @@ def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) ->
         require_write(actor)
     before = snapshot(user)
     _apply(session, actor=actor, user=user, data=data, creating=False)
-    if not any(getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")):
+    if not any(
+        getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")
+    ):
         raise Invalid("A person needs at least one contact", field="phone")
     user.updated_at = utcnow()
     _flush(session, workspace_id=actor.workspace_id, user=user)
@@ -164,8 +195,14 @@ def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) ->
     if new:
         action = "user.deactivated" if new.get("status") == "deactivated" else "user.updated"
         audit.record(
-            session, actor=actor, action=action, target_type="user", target_id=user.id,
-            target_label=user.full_name, before=old, after=new,
+            session,
+            actor=actor,
+            action=action,
+            target_type="user",
+            target_id=user.id,
+            target_label=user.full_name,
+            before=old,
+            after=new,
         )
     return user
 
@@ -174,8 +211,13 @@ def delete(session: Session, *, actor: Actor, user_id: int) -> None:
     require_write(actor)
     user = get(session, actor=actor, user_id=user_id)
     audit.record(
-        session, actor=actor, action="user.deleted", target_type="user", target_id=user.id,
-        target_label=user.full_name, before=snapshot(user),
+        session,
+        actor=actor,
+        action="user.deleted",
+        target_type="user",
+        target_id=user.id,
+        target_label=user.full_name,
+        before=snapshot(user),
     )
     session.delete(user)
     session.flush()

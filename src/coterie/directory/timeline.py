@@ -33,7 +33,9 @@ def media_root() -> Path:
     return get_settings().media_dir
 
 
-def list_entries(session: Session, *, actor: Actor, user_id: int, limit: int = 200) -> Sequence[TimelineEntry]:
+def list_entries(
+    session: Session, *, actor: Actor, user_id: int, limit: int = 200
+) -> Sequence[TimelineEntry]:
     users.get(session, actor=actor, user_id=user_id)
     stmt = (
         select(TimelineEntry)
@@ -54,9 +56,18 @@ def get(session: Session, *, actor: Actor, user_id: int, entry_id: int) -> Timel
 
 def _audit(session: Session, actor: Actor, action: str, entry: TimelineEntry) -> None:
     audit.record(
-        session, actor=actor, action=action, target_type="timeline_entry", target_id=entry.id,
+        session,
+        actor=actor,
+        action=action,
+        target_type="timeline_entry",
+        target_id=entry.id,
         target_label=f"{entry.kind} on {ids.encode(entry.user_id)}",
-        after={"kind": entry.kind, "title": entry.title, "body": entry.body[:500], "file": entry.file_name},
+        after={
+            "kind": entry.kind,
+            "title": entry.title,
+            "body": entry.body[:500],
+            "file": entry.file_name,
+        },
     )
 
 
@@ -89,10 +100,16 @@ def create(session: Session, *, actor: Actor, user_id: int, data: TimelineCreate
 
 
 def attach(
-    session: Session, *, actor: Actor, user_id: int, file_name: str, content_type: str,
-    stream: BinaryIO, caption: str = "",
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    file_name: str,
+    content_type: str,
+    stream: BinaryIO,
+    caption: str = "",
 ) -> TimelineEntry:
-    """Store an uploaded file and add it to the timeline; the file is removed again if anything fails."""
+    """Store an uploaded file and add it to the timeline; the file goes again if anything fails."""
     users.require_write(actor)
     user = users.get(session, actor=actor, user_id=user_id)
     name = _UNSAFE.sub("_", Path(file_name or "file").name)[:200] or "file"
@@ -110,10 +127,17 @@ def attach(
         if size == 0:
             raise Invalid("The file is empty", field="file")
         entry = TimelineEntry(
-            workspace_id=actor.workspace_id, user_id=user_id, kind="media", title=name,
-            body=caption, author_id=actor.user_id, author_label=actor.label,
-            file_name=name, content_type=content_type or "application/octet-stream",
-            file_size=size, storage_key=key,
+            workspace_id=actor.workspace_id,
+            user_id=user_id,
+            kind="media",
+            title=name,
+            body=caption,
+            author_id=actor.user_id,
+            author_label=actor.label,
+            file_name=name,
+            content_type=content_type or "application/octet-stream",
+            file_size=size,
+            storage_key=key,
         )
         session.add(entry)
         session.flush()
@@ -134,7 +158,9 @@ def media_path(entry: TimelineEntry) -> Path:
     return path
 
 
-def update(session: Session, *, actor: Actor, user_id: int, entry_id: int, data: TimelineUpdate) -> TimelineEntry:
+def update(
+    session: Session, *, actor: Actor, user_id: int, entry_id: int, data: TimelineUpdate
+) -> TimelineEntry:
     users.require_write(actor)
     entry = get(session, actor=actor, user_id=user_id, entry_id=entry_id)
     for name, value in data.model_dump(exclude_unset=True).items():

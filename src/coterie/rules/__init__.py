@@ -5,6 +5,7 @@ Domains describe their fields in a `FieldCatalog`; rules arrive as SCIM text or 
 """
 
 from coterie.rules.fields import (
+    OPERATORS,
     FieldCatalog,
     FieldSpec,
     FieldType,
@@ -17,6 +18,7 @@ from coterie.rules.text import parse_filter, parse_text, to_text
 from coterie.rules.tree import Rule, parse_tree, to_json
 
 __all__ = [
+    "OPERATORS",
     "FieldCatalog",
     "FieldSpec",
     "FieldType",

@@ -123,7 +123,8 @@ class _Reader:
         if kind is FieldType.MULTI_ENUM:
             if op is Op.CONTAINS:
                 return Has((self.option(self.text(value)),))
-            return Has(tuple(self.option(v) for v in self.texts(value)), op is Op.ALL)
+            options = (self.option(self.text(v, at), at) for v, at in self.each(value))
+            return Has(tuple(options), every=op is Op.ALL)
         if op in (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH):
             text = self.text(value)
             if not text:
@@ -146,8 +147,7 @@ class _Reader:
         if op is Op.EQ:
             found = (self.equal(self.scalar(value), self.at),)
         else:
-            items = enumerate(self.items(value))
-            found = tuple(self.equal(v, f"{self.at}[{i}]") for i, v in items)
+            found = tuple(self.equal(v, at) for v, at in self.each(value))
         return OneOf(found, fold_case=kind in _STRINGS and kind not in EXACT_TYPES)
 
     def dates(self, op: Op, value: object) -> Test:
@@ -259,8 +259,9 @@ class _Reader:
             raise self.fail(f"needs a non-empty list, got {_show(value)}")
         return value
 
-    def texts(self, value: object) -> list[str]:
-        return [self.text(v, f"{self.at}[{i}]") for i, v in enumerate(self.items(value))]
+    def each(self, value: object) -> list[tuple[Scalar, str]]:
+        """The items of a list value, each with its own path for errors."""
+        return [(v, f"{self.at}[{i}]") for i, v in enumerate(self.items(value))]
 
 
 def _show(value: object) -> str:

@@ -107,22 +107,22 @@ def to_text(rule: Rule, *, at: str = "filter") -> str:
     in/not_in and between are spelled out (`a eq 1 or a eq 2`, `a ge 1 and a le 2`), before and
     after become lt and gt; within_last and the multi_enum any/all have no SCIM form.
     """
+    return _render(rule, at)[0]
+
+
+def _render(rule: Rule, at: str) -> tuple[str, bool]:
+    """The text of a rule, and whether it is a disjunction (`and` binds tighter than `or`)."""
     if isinstance(rule, tree.Condition):
         return _condition(rule, at)
-    parts = [to_text(child, at=child_path(rule, at, i)) for i, child in enumerate(children(rule))]
+    parts = [_render(child, child_path(rule, at, i)) for i, child in enumerate(children(rule))]
     if isinstance(rule, tree.Not):
-        return f"not ({parts[0]})"
+        return f"not ({parts[0][0]})", False
     if isinstance(rule, tree.AnyOf):
-        return " or ".join(parts)
-    # `and` binds tighter than `or`, so only a disjunction needs parentheses inside it.
-    kids = children(rule)
-    return " and ".join(
-        f"({part})" if isinstance(kid, tree.AnyOf) and len(kid.any) > 1 else part
-        for kid, part in zip(kids, parts, strict=True)
-    )
+        return " or ".join(text for text, _ in parts), len(parts) > 1 or parts[0][1]
+    return " and ".join(f"({text})" if is_or else text for text, is_or in parts), False
 
 
-def _condition(rule: tree.Condition, at: str) -> str:
+def _condition(rule: tree.Condition, at: str) -> tuple[str, bool]:
     try:
         first, _, second = rule.field.partition(".")
         path = str(AttrPath(first, second or None))
@@ -132,18 +132,20 @@ def _condition(rule: tree.Condition, at: str) -> str:
         ) from None
     op, value = rule.op, rule.value
     if op is Op.IS_SET:
-        return f"{path} pr"
+        return f"{path} pr", False
     if op is Op.IS_NOT_SET:
-        return f"not ({path} pr)"
+        return f"not ({path} pr)", False
     if op is Op.BETWEEN and isinstance(value, list) and len(value) == 2:
-        return f"{path} ge {_quote(value[0])} and {path} le {_quote(value[1])}"
+        return f"{path} ge {_quote(value[0])} and {path} le {_quote(value[1])}", False
     if op in (Op.IN, Op.NOT_IN) and isinstance(value, list) and value:
         matches = " or ".join(f"{path} eq {_quote(item)}" for item in value)
-        return matches if op is Op.IN else f"not ({matches})"
+        if op is Op.NOT_IN:
+            return f"not ({matches})", False
+        return matches, len(value) > 1
     scim_op = _TO_SCIM.get(op)
     if scim_op is None or value is None or isinstance(value, list | dict):
         raise errors.Invalid(f"'{op}' with this value cannot be written in SCIM syntax", field=at)
-    return f"{path} {scim_op} {_quote(value)}"
+    return f"{path} {scim_op} {_quote(value)}", False
 
 
 def _quote(value: object) -> str:

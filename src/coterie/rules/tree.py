@@ -175,13 +175,21 @@ def _check_size(rule: Rule, at: str) -> None:
 
 def _invalid(exc: ValidationError, at: str) -> errors.Invalid:
     found: list[errors.FieldError] = []
-    for error in exc.errors(include_url=False):
+    details = exc.errors(include_url=False)
+    for error in details:
         if error["type"].startswith("recursion"):
             message = f"rules nest more than {MAX_DEPTH} levels deep"
             found = [errors.FieldError(at, message)]
             break
+        if error["type"] == "too_short" and _has_inner_error(error, details):
+            continue  # "no item left after validation" only repeats the items' own errors
         found.append(errors.FieldError(_path(error, at), _message(error)))
     return errors.Invalid(found[0].message, errors=found)
+
+
+def _has_inner_error(error: ErrorDetails, details: list[ErrorDetails]) -> bool:
+    loc = error["loc"]
+    return any(len(o["loc"]) > len(loc) and o["loc"][: len(loc)] == loc for o in details)
 
 
 def _path(error: ErrorDetails, at: str) -> str:

@@ -1,11 +1,31 @@
-"""The admin web UI and member page (being built)."""
+"""The admin web UI: session cookie, static files and the page routers, mounted on the app."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from coterie.settings import Settings
+from coterie.web import auth, editing, profile, saved_views, users
+from coterie.web.templating import STATIC_DIR
+
+SESSION_COOKIE = "coterie_session"
+SESSION_MAX_AGE = 12 * 60 * 60  # an operator signs in again every working day
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Mount the web UI's routes, static files and session middleware on `app`."""
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    app.state.login_limiter = auth.LoginLimiter(settings.login_attempts_per_minute)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Order matters: fixed paths (/users/new, /users/views) before /users/{user_id}.
+    for module in (auth, users, saved_views, editing, profile):
+        app.include_router(module.router, include_in_schema=False)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from starlette.templating import Jinja2Templates
 
+from coterie import ids
 from coterie.directory import contacts
 
 HERE = Path(__file__).parent
@@ -133,5 +134,6 @@ def build() -> Jinja2Templates:
     env.filters.update(
         initials=initials, avatar_color=avatar_color, relative=relative_time,
         exact=exact_time, phone=phone, grouped=grouped, file_size=file_size,
+        encode_id=ids.encode,
     )
     return Jinja2Templates(env=env)
