@@ -80,7 +80,7 @@ def compile_predicate(pred: Predicate, dialect: str) -> ColumnElement[bool]:
             compared = _like(func.lower(value), test)
         else:
             compared = _range(value, test, spec)
-        found = compared
+        found = and_(_access.present(spec, dialect), compared)
     return not_(found) if pred.negated else found
 
 
