@@ -1,7 +1,8 @@
 """A throwaway `people` table with awkward rows, on SQLite and (when it answers) PostgreSQL.
 
-The rows cover what rules get wrong: NULLs and missing JSON keys, JSON values of the wrong type,
-mixed case and accents, `%`, `_`, `/` and `\\` in values, and multi_enum arrays.
+The rows cover what rules get wrong: NULLs and missing JSON keys, JSON values of the wrong type
+(some that PostgreSQL could not even cast), mixed case and accents, `%`, `_`, `/` and `\\` in
+values, and multi_enum arrays.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ ROWS: dict[int, tuple[Any, ...]] = {
         "plan": "Pro", "city": "zürich", "seats": 12, "tags": ["b"],
         "email": "mixed@example.com",
     }),
-    14: ("", None, None, None, None, None, {"city": ""}),
+    14: ("", None, None, None, None, None, {
+        "city": "", "seats": "five", "rating": "4.5 stars", "vip": "maybe",
+    }),
     15: ("Ångström", "+447911000000", None, None, None, None, {"seats": 2.0}),
 }  # fmt: skip
 
@@ -109,6 +112,7 @@ def build_table(schema: str | None) -> tuple[Table, FieldCatalog]:
         Column("active", Boolean),
         Column("joined", Date),
         Column("attributes", db.Json),
+        Column("labels", db.Json),  # a multi_enum in a column of its own: a copy of the tags
     )
     c = table.c
 
@@ -123,6 +127,7 @@ def build_table(schema: str | None) -> tuple[Table, FieldCatalog]:
             FieldSpec("seen_at", FieldType.DATETIME, c.seen_at),
             FieldSpec("active", FieldType.BOOLEAN, c.active),
             FieldSpec("joined", FieldType.DATE, c.joined),
+            FieldSpec("seen_on", FieldType.DATE, c.seen_at),  # a date field on a UTC column
             custom("plan", FieldType.ENUM, "Free", "Pro", "Premium"),
             custom("city", FieldType.TEXT),
             custom("seats", FieldType.INTEGER),
@@ -133,6 +138,7 @@ def build_table(schema: str | None) -> tuple[Table, FieldCatalog]:
             custom("tags", FieldType.MULTI_ENUM, "a", "b", "c", "news"),
             custom("email", FieldType.EMAIL, normalize=lambda v: v.strip().lower()),
             custom("site", FieldType.URL),
+            FieldSpec("labels", FieldType.MULTI_ENUM, c.labels, ("a", "b", "c", "news")),
         ]
     )
     return table, catalog
@@ -179,6 +185,8 @@ def _insert(engine: Engine, table: Table) -> None:
     rows = []
     for id_, values in ROWS.items():
         row = dict(zip(keys, values, strict=True), id=id_)
+        tags = row["attributes"].get("tags") if isinstance(row["attributes"], dict) else None
+        row["labels"] = tags if isinstance(tags, list) else null()
         if row["attributes"] is None:
             row["attributes"] = null()
         elif row["attributes"] == "null":
@@ -189,15 +197,14 @@ def _insert(engine: Engine, table: Table) -> None:
             conn.execute(table.insert().values(**row))
 
 
-def _postgres_url() -> str | None:
-    url = os.environ.get("COTERIE_TEST_POSTGRES_URL") or DEFAULT_PG
+def _postgres_answers(url: str) -> bool:
     try:
         with psycopg.connect(url, connect_timeout=3):
-            return url
+            return True
     except psycopg.OperationalError:
         if os.environ.get("COTERIE_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but does not answer at {url}")
-        return None
+        return False
 
 
 @pytest.fixture(
@@ -215,9 +222,9 @@ def people(
         yield People(engine, table, catalog)
         engine.dispose()
         return
-    url = _postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL does not answer at {DEFAULT_PG} (set COTERIE_TEST_POSTGRES_URL)")
+    url = os.environ.get("COTERIE_TEST_POSTGRES_URL") or DEFAULT_PG
+    if not _postgres_answers(url):
+        pytest.skip(f"PostgreSQL does not answer at {url} (set COTERIE_TEST_POSTGRES_URL)")
     engine = db.make_engine(url)
     schema = f"rules_test_{secrets.token_hex(4)}"
     with engine.begin() as conn:

@@ -87,6 +87,10 @@ CASES: list[tuple[str, str, Any, set[int]]] = [
     ("joined", "within_last", 1, {4, 13}),
     ("joined", "before", "2024-01-01", {2}),
     ("joined", "between", ["2024-01-10", "2024-06-14"], {1, 13}),
+    # date field on a UTC datetime column: days are UTC days
+    ("seen_on", "eq", "2024-06-14", {1}),
+    ("seen_on", "within_last", 7, {1, 5, 13}),
+    ("seen_on", "before", "2024-06-08", {2, 4}),
     # JSON enum: exact, an option's case is forgiven
     ("attributes.plan", "eq", "Pro", {1, 13}),
     ("attributes.plan", "eq", "pro", {1, 13}),
@@ -157,6 +161,11 @@ CASES: list[tuple[str, str, Any, set[int]]] = [
     ("attributes.tags", "contains", "NEWS", {2}),
     ("attributes.tags", "is_set", ..., {1, 2, 4, 6, 13}),
     ("attributes.tags", "is_not_set", ..., everyone_but(1, 2, 4, 6, 13)),
+    # multi_enum in a JSON column of its own
+    ("labels", "any", ["a", "news"], {1, 2, 4}),
+    ("labels", "all", ["b", "a"], {1, 4}),
+    ("labels", "contains", "c", {4, 6}),
+    ("labels", "is_set", ..., {1, 2, 4, 6, 13}),
     # email: normalized, exact; url: case-insensitive
     ("attributes.email", "eq", " OLAF@Example.com ", {1}),
     ("attributes.email", "contains", "EXAMPLE.COM", {1, 13}),

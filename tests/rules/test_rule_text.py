@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -155,5 +156,8 @@ def test_parse_filter_takes_either_form() -> None:
         {"all": [cond("attributes.plan", "eq", "Pro"), {"not": cond("phone", "is_set")}]}
     )
     assert from_text == from_tree
+    assert parse_filter(MappingProxyType({"field": "x", "op": "is_set"})) is not None
     with pytest.raises(errors.Invalid):
         parse_filter({"field": "x"})
+    with pytest.raises(errors.Invalid):
+        parse_filter([{"field": "x", "op": "is_set"}])  # type: ignore[arg-type]

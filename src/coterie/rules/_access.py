@@ -77,7 +77,7 @@ def value(spec: FieldSpec, dialect: str) -> ColumnElement[Any]:
     else:
         return text
     # Only cast a value of the right JSON type: casting "abc" to a number would fail the query.
-    return cast(text, target)
+    return case((_json_type_is(spec, dialect), cast(text, target)))
 
 
 def has(

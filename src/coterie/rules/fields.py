@@ -20,6 +20,8 @@ from coterie import errors
 
 
 class FieldType(StrEnum):
+    """A field's value type: it decides the operators a rule may use and how values are read."""
+
     TEXT = "text"
     NUMBER = "number"
     INTEGER = "integer"
@@ -34,6 +36,8 @@ class FieldType(StrEnum):
 
 
 class Operator(StrEnum):
+    """Every operator of the language; `OPERATORS` says which apply to which field type."""
+
     EQ = "eq"
     NE = "ne"
     IN = "in"
@@ -80,9 +84,6 @@ OPERATORS: dict[FieldType, frozenset[Operator]] = {
     FieldType.ENUM: _EQUALITY,
     FieldType.MULTI_ENUM: frozenset({_O.ANY, _O.ALL, _O.CONTAINS}) | _PRESENCE,
 }
-
-# Compared exactly (after `normalize`) so an index on the column serves eq and in.
-EXACT_TYPES = frozenset({FieldType.ENUM, FieldType.PHONE, FieldType.EMAIL})
 
 _JSON_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 

@@ -8,13 +8,12 @@ date `eq` is the range of that day.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from coterie import errors
-from coterie.rules.fields import EXACT_TYPES, OPERATORS, FieldCatalog, FieldSpec, FieldType
+from coterie.rules.fields import OPERATORS, FieldCatalog, FieldSpec, FieldType
 from coterie.rules.fields import Operator as Op
 from coterie.rules.tree import Condition
 
@@ -23,9 +22,9 @@ Bound = int | float | date | datetime
 
 MAX_DAYS = 36_600
 
-_STRINGS = frozenset(
-    {FieldType.TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.URL, FieldType.ENUM}
-)
+# Compared case-insensitively by eq/in. Enum, phone and email compare exactly (after the field's
+# `normalize`), so an index on the column serves them.
+_FOLDED = frozenset({FieldType.TEXT, FieldType.URL})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NEGATED = {
     Op.NE: Op.EQ,
@@ -148,7 +147,7 @@ class _Reader:
             found = (self.equal(self.scalar(value), self.at),)
         else:
             found = tuple(self.equal(v, at) for v, at in self.each(value))
-        return OneOf(found, fold_case=kind in _STRINGS and kind not in EXACT_TYPES)
+        return OneOf(found, fold_case=kind in _FOLDED)
 
     def dates(self, op: Op, value: object) -> Test:
         if op in (Op.WITHIN_LAST, Op.NOT_WITHIN_LAST):
@@ -157,10 +156,10 @@ class _Reader:
                 raise self.fail(f"needs a whole number of days, got {_show(value)}")
             if not 1 <= days <= MAX_DAYS:
                 raise self.fail(f"needs between 1 and {MAX_DAYS} days, got {days}")
-            if self.spec.type is FieldType.DATE:
-                today = self.now.astimezone(UTC).date()
-                return Range(today - timedelta(days=days), today + timedelta(days=1))
             now = self.now.astimezone(UTC)
+            if self.spec.type is FieldType.DATE:
+                today = now.date()
+                return Range(today - timedelta(days=days), today + timedelta(days=1))
             return Range(now - timedelta(days=days), now + timedelta(microseconds=1))
         if op is Op.BETWEEN:
             first, last = self.pair(value)
@@ -223,7 +222,7 @@ class _Reader:
                 raise self.fail(str(exc), at) from None
         if kind is FieldType.ENUM:
             return self.option(text, at)
-        return text if kind in EXACT_TYPES else text.lower()
+        return text.lower() if kind in _FOLDED else text
 
     def option(self, value: str, at: str | None = None) -> str:
         """The option a value names; case is forgiven when that leaves one candidate."""
@@ -265,8 +264,4 @@ class _Reader:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return "a list" if isinstance(value, list) else json.dumps(value, ensure_ascii=False)

@@ -53,7 +53,7 @@ def to_sql(
     if now.tzinfo is None:
         raise ValueError("naive datetime given where UTC was expected")
     if isinstance(rule, Condition):
-        return compile_predicate(predicate(rule, catalog, now=now, at=at), dialect)
+        return _predicate_sql(predicate(rule, catalog, now=now, at=at), dialect)
     parts = [
         to_sql(child, catalog, dialect=dialect, now=now, at=child_path(rule, at, index))
         for index, child in enumerate(children(rule))
@@ -65,7 +65,7 @@ def to_sql(
     return not_(parts[0])
 
 
-def compile_predicate(pred: Predicate, dialect: str) -> ColumnElement[bool]:
+def _predicate_sql(pred: Predicate, dialect: str) -> ColumnElement[bool]:
     spec, test = pred.spec, pred.test
     if isinstance(test, Present):
         found = _access.present(spec, dialect)
@@ -117,7 +117,6 @@ def _bound(bound: Bound, spec: FieldSpec) -> object:
             return format_date(bound)
         if _holds_datetimes(spec):
             return datetime.combine(bound, time(), UTC)  # a date field on a UTC column
-        return bound
     return bound
 
 

@@ -61,11 +61,11 @@ def parse_text(text: str, *, at: str = "filter") -> Rule:
 
 def parse_filter(value: str | Mapping[str, Any] | None, *, at: str = "filter") -> Rule | None:
     """Either form of a filter: text is SCIM syntax, a mapping the JSON tree; empty is no filter."""
-    if value is None:
-        return None
     if isinstance(value, str):
         return parse_text(value, at=at) if value.strip() else None
-    return parse_tree(dict(value), at=at) if value else None
+    if not value:
+        return None
+    return parse_tree(dict(value) if isinstance(value, Mapping) else value, at=at)
 
 
 def _from_scim(node: FilterNode, at: str) -> dict[str, Any]:

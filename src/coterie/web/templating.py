@@ -45,7 +45,7 @@ ROLES: dict[str, str] = {
 
 
 def initials(name: str | None) -> str:
-    words = [w for w in (name or "").replace("-", " ").split() if w[:1].isalnum()]
+    words = [w for w in (name or "").replace("-", " ").split() if w[:1].isalpha()]
     if not words:
         return "?"
     if len(words) == 1:

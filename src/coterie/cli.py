@@ -1,0 +1,399 @@
+"""The `coterie` command: serve, migrate, seed a demo, list and export people, create API tokens.
+
+Commands call the same services as the API, as the workspace's `cli` system actor, in one
+transaction committed at the end. A service error prints in red, changes nothing and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from coterie import actor as actors
+from coterie import demo as demo_data
+from coterie import ids, migrations
+from coterie.access import tokens
+from coterie.actor import Actor, Origin, Role
+from coterie.db import get_sessionmaker
+from coterie.directory import contacts, listing
+from coterie.directory.models import User
+from coterie.directory.service import workspace_fields
+from coterie.errors import Conflict, CoterieError, Invalid, NotFound
+from coterie.rules import Rule, parse_filter
+from coterie.settings import get_settings
+from coterie.workspaces import service as workspaces
+from coterie.workspaces.models import Workspace
+
+app = typer.Typer(
+    help="Coterie: users and groups for multi-tenant SaaS products.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="People in a workspace's directory.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(token_app, name="token")
+
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option("--workspace", "-w", help="Workspace slug (can be left out if there is one)."),
+]
+FilterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--filter",
+        "-f",
+        help='SCIM filter (attributes.plan eq "Pro" and phone sw "+44") or a JSON rule tree.',
+    ),
+]
+SortOption = Annotated[str, typer.Option(help="A column or attributes.<key>.")]
+DescOption = Annotated[bool, typer.Option("--desc", help="Sort descending.")]
+
+
+class TokenRole(StrEnum):
+    ADMIN = "admin"
+    STANDARD = "standard"
+    READ_ONLY = "read_only"
+    IDENTIFIED_ONLY = "identified_only"
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, details: list[str] | None = None) -> NoReturn:
+    console = _err()
+    console.print(f"[bold red]Error:[/] [red]{escape(message)}[/]")
+    for line in details or []:
+        console.print(f"  [red]•[/] {escape(line)}")
+    raise typer.Exit(1)
+
+
+def _fail_service(exc: CoterieError) -> NoReturn:
+    if isinstance(exc, Invalid) and exc.errors:
+        if len(exc.errors) == 1 and exc.errors[0].message == exc.detail:
+            _fail(f"{exc.errors[0].field}: {exc.detail}")
+        _fail(exc.detail, [f"{e.field}: {e.message}" for e in exc.errors])
+    _fail(exc.detail)
+
+
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """A session committed when the block ends; any error rolls everything back and exits 1."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except CoterieError as exc:
+        session.rollback()
+        _fail_service(exc)
+    except ValidationError as exc:
+        session.rollback()
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        _fail("Invalid input", problems)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        missing = any(
+            text in reason for text in ("no such table", "does not exist", "unable to open")
+        )
+        hint = ["Create the schema first: coterie db upgrade"] if missing else None
+        _fail(f"Database error: {reason}", hint)
+    finally:
+        session.close()
+
+
+def _workspace(session: Session, slug: str | None) -> Workspace:
+    if slug is not None:
+        found = workspaces.find_by_slug(session, slug=slug)
+        if found is None:
+            raise NotFound(f"No workspace with slug {slug!r}")
+        return found
+    every = session.scalars(select(Workspace).order_by(Workspace.slug).limit(21)).all()
+    if len(every) == 1:
+        return every[0]
+    if not every:
+        raise NotFound("There is no workspace yet; create one with `coterie demo`")
+    names = ", ".join(w.slug for w in every[:20])
+    raise Invalid(f"Name a workspace with --workspace (one of {names})", field="workspace")
+
+
+def _cli_actor(workspace: Workspace) -> Actor:
+    return actors.system(workspace.id, label="cli", origin=Origin.CLI)
+
+
+def _rule(text: str | None) -> Rule | None:
+    """A filter as the API takes it: a JSON rule tree if it starts with `{`, else SCIM text."""
+    if text and text.lstrip().startswith("{"):
+        try:
+            return parse_filter(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise Invalid(f"The filter is not valid JSON: {exc.msg}", field="filter") from exc
+    return parse_filter(text) if text else None
+
+
+def _print_login(console: Console, login: demo_data.DemoLogin | None) -> None:
+    if login is None:
+        return
+    password = login.password or "(the one given with --admin-password)"
+    console.print(
+        f"  Demo login: workspace [bold]{login.workspace}[/], email [bold]{login.email}[/], "
+        f"password [bold]{escape(password)}[/]",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart when the code changes.")] = False,
+) -> None:
+    """Run the API and the web UI."""
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}"
+    console = _out()
+    console.print(f"Coterie is running at [bold]{url}[/]")
+    console.print(f"  Sign in:  {url}/login\n  API docs: {url}/docs")
+    try:
+        with get_sessionmaker()() as session:
+            _print_login(console, demo_data.demo_login(session))
+    except SQLAlchemyError:
+        console.print("[yellow]The database is not ready: run `coterie db upgrade`.[/]")
+    uvicorn.run(
+        "coterie.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema (creates a SQLite file and its directory)."""
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        migrations.upgrade(settings.database_url)
+    except SQLAlchemyError as exc:
+        _fail(f"Could not migrate: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+    _out().print(f"Database {url.render_as_string(hide_password=True)} is up to date.")
+
+
+@app.command()
+def demo(
+    workspace: Annotated[
+        str, typer.Option("--workspace", "-w", help="Slug of the new workspace.")
+    ] = "demo",
+    people: Annotated[int, typer.Option(min=0, help="How many people to create.")] = 2000,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if the workspace exists already.")
+    ] = False,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same people.")
+    ] = 42,
+    admin_password: Annotated[
+        str, typer.Option(help="Password of the demo admin and the read-only operator.")
+    ] = demo_data.DEFAULT_PASSWORD,
+) -> None:
+    """Create a demo workspace full of realistic people, with a demo admin."""
+    console = _err()
+    if len(admin_password) < 8:
+        _fail("--admin-password needs at least 8 characters")
+    started = time.perf_counter()
+    with _transaction() as session:
+        if workspaces.find_by_slug(session, slug=workspace) is not None:
+            if not if_empty:
+                raise Conflict(
+                    f"Workspace {workspace!r} exists already; use --if-empty to leave it as it is, "
+                    "or --workspace to name another"
+                )
+            console.print(f"Workspace [bold]{workspace}[/] exists already; nothing to do.")
+            _print_login(console, demo_data.demo_login(session, slug=workspace))
+            return
+        columns = (
+            TextColumn("Seeding people"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("people", total=people)
+            result = demo_data.seed_workspace(
+                session,
+                slug=workspace,
+                people=people,
+                seed=seed,
+                admin_password=admin_password,
+                progress=lambda n: progress.advance(task, n),
+            )
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"Created workspace [bold]{workspace}[/] with {result.people:,} people and "
+        f"{result.timeline_entries:,} timeline entries in {elapsed:.1f} s."
+    )
+    _print_login(console, result.login)
+    console.print(f"A read-only operator: {demo_data.OPERATOR_EMAIL}, same password.")
+
+
+def _cell(user: User, column: str) -> str:
+    value: Any = (
+        user.attributes.get(column.removeprefix("attributes."))
+        if column.startswith("attributes.")
+        else getattr(user, column)
+    )
+    if value is None:
+        return ""
+    if column in ("phone", "whatsapp"):
+        return contacts.format_phone(value)
+    if column == "id":
+        return ids.encode(value)
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%d"))
+    return str(value)
+
+
+@users_app.command("list")
+def users_list(
+    workspace: WorkspaceOption = None,
+    filter_: FilterOption = None,
+    sort: SortOption = "full_name",
+    desc: DescOption = False,
+    size: Annotated[int, typer.Option(min=1, max=200, help="Rows per page.")] = 25,
+    cursor: Annotated[str | None, typer.Option(help="Page cursor printed under the table.")] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", "-c", help="Another column to show, e.g. attributes.plan."),
+    ] = None,
+) -> None:
+    """One page of people as a table."""
+    with _transaction() as session:
+        actor = _cli_actor(_workspace(session, workspace))
+        extra = column or []
+        custom = workspace_fields(session, workspace_id=actor.workspace_id)
+        labels = {f"attributes.{f.key}": f.label for f in custom}
+        known = {
+            *listing.SORTABLE,
+            "nicknames",
+            "source_ref",
+            *(f"attributes.{f.key}" for f in custom),
+        }
+        for name in extra:
+            if name not in known:
+                raise Invalid(f"No column named {name!r}", field="column")
+        page = listing.list_users(
+            session,
+            actor=actor,
+            rule=_rule(filter_),
+            sort=sort,
+            descending=desc,
+            size=size,
+            cursor=cursor,
+        )
+    headers = {
+        "id": "Id",
+        "full_name": "Name",
+        "email": "Email",
+        "phone": "Phone",
+        "primary_channel": "Channel",
+        "source": "Source",
+        "last_activity_at": "Last active",
+    }
+    names = [*headers, *(c for c in extra if c not in headers)]
+    caption = f"{len(page.items)} of {page.total:,} people"
+    table = Table(caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
+    for name in names:
+        title = headers.get(name) or labels.get(name) or name
+        table.add_column(title, overflow="fold", no_wrap=name == "id")
+    for user in page.items:
+        table.add_row(*(escape(_cell(user, name)) for name in names))
+    console = _out()
+    console.print(table)
+    if page.next:
+        console.print(f"Next page: --cursor {page.next}", soft_wrap=True)
+
+
+@users_app.command("export")
+def users_export(
+    workspace: WorkspaceOption = None,
+    filter_: FilterOption = None,
+    sort: SortOption = "full_name",
+    desc: DescOption = False,
+    output: Annotated[str, typer.Option("--output", "-o", help="A file, or - for stdout.")] = "-",
+) -> None:
+    """Every matching person as CSV (the same columns as the web UI's download)."""
+    with _transaction() as session:
+        actor = _cli_actor(_workspace(session, workspace))
+        chunks = listing.export_csv(
+            session,
+            actor=actor,
+            rule=_rule(filter_),
+            sort=sort,
+            descending=desc,
+            batch_size=get_settings().export_batch_size,
+        )
+        first = next(chunks)  # a bad sort fails here, before a file is created
+        if output == "-":
+            sys.stdout.write(first)
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+            return
+        with Path(output).open("w", encoding="utf-8", newline="") as file:
+            file.write(first)
+            for chunk in chunks:
+                file.write(chunk)
+    _err().print(f"Wrote {output}")
+
+
+@token_app.command("create")
+def token_create(
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    role: Annotated[TokenRole, typer.Option(help="What the token may do.")],
+) -> None:
+    """Create an API token and print its secret, which is shown only this once."""
+    with _transaction() as session:
+        actor = _cli_actor(_workspace(session, workspace))
+        token, secret = tokens.create(session, actor=actor, name=name, role=Role(role.value))
+    _err().print(
+        f"Created token [bold]{escape(token.name)}[/] ({token.role}) in workspace {workspace}. "
+        "Copy the secret now; it is not shown again:"
+    )
+    typer.echo(secret)

@@ -1,0 +1,229 @@
+"""A real server on a seeded SQLite file, and Debian's Chromium driven by Playwright.
+
+The server runs in a thread for the whole session (uvicorn on a free port); each browser test
+module launches one Chromium and signs in once, then gives each test a fresh page with that
+session cookie. Screenshots of every page state go to `test-output/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from coterie import actor as actors
+from coterie import db, migrations, settings
+from coterie.app import create_app
+from coterie.directory import forms
+from coterie.directory import service as users
+from coterie.directory.schemas import FieldCreate, UserCreate
+from coterie.workspaces import service as workspaces
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+FIRST = ["Maria", "John", "Aiko", "Liam", "Noor", "Chen", "Olga", "Pedro", "Zara", "Ivan",
+         "Fatima", "Lucas"]
+LAST = ["Fernández", "Smith", "Tanaka", "O'Brien", "Haddad", "Wei", "Petrova", "Silva", "Okafor",
+        "Müller", "Rossi"]
+CHANNELS = ["whatsapp", "email", "sms", "phone", "instagram"]
+SOURCES = ["internal", "import", "integration", "scim", "app"]
+PLANS = ["Free", "Pro", "Premium"]
+PEOPLE = 60
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    slug: str
+    database_url: str
+    admin_email: str
+    reader_email: str
+    password: str
+    people: int  # everyone in the directory, operators included
+    premium: int  # people whose plan is Premium
+    paid: int  # people whose plan is Pro or Premium
+
+
+def _seed(database_url: str) -> Site:
+    """One workspace: an admin, a read-only operator, custom fields and 60 varied people."""
+    rnd = random.Random(7)
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        workspace = workspaces.create(
+            session, slug="acme", name="Acme Health", default_region="US", time_zone="UTC"
+        )
+        system = actors.system(workspace.id)
+        users.create(session, actor=system, data=UserCreate(
+            first_name="Ada", last_name="Lovelace", email="ada@acme.com", role="admin",
+            password=PASSWORD, primary_channel="email",
+        ))
+        users.create(session, actor=system, data=UserCreate(
+            first_name="Rhea", last_name="Reader", email="rhea@acme.com", role="read_only",
+            password=PASSWORD,
+        ))
+        for key, label, kind, options in (
+            ("plan", "Plan", "enum", PLANS),
+            ("score", "Score", "integer", []),
+            ("renewal", "Renewal date", "date", []),
+            ("vip", "VIP", "boolean", []),
+        ):
+            forms.create_field(session, actor=system, data=FieldCreate(
+                key=key, label=label, type=kind, options=options,  # type: ignore[arg-type]
+            ))
+        premium = 0
+        for i in range(PEOPLE):
+            first, last = FIRST[i % len(FIRST)], LAST[(i + i // len(FIRST)) % len(LAST)]
+            plan = PLANS[i % 3]
+            premium += plan == "Premium"
+            attributes: dict[str, Any] = {"plan": plan, "score": (i * 37) % 100}
+            if i % 4 == 0:
+                attributes["vip"] = True
+            if i % 5 == 0:
+                attributes["renewal"] = (now + timedelta(days=10 + i)).date().isoformat()
+            users.create(session, actor=system, data=UserCreate(
+                first_name=first, last_name=last,
+                phone=f"+1415555{1000 + i:04d}" if i % 6 else None,
+                email=f"{first.lower()}.{i}@example.com",
+                whatsapp=f"+447911123{100 + i:03d}" if i % 5 == 0 else None,
+                primary_channel=CHANNELS[i % len(CHANNELS)],
+                source=SOURCES[(i * 3) % len(SOURCES)],  # type: ignore[arg-type]
+                last_activity_at=now - timedelta(minutes=rnd.randint(5, 60 * 24 * 90)),
+                attributes=attributes,
+            ))
+    return Site(
+        url="", slug="acme", database_url=database_url, admin_email="ada@acme.com",
+        reader_email="rhea@acme.com", password=PASSWORD, people=PEOPLE + 2, premium=premium,
+        paid=sum(1 for i in range(PEOPLE) if PLANS[i % 3] != "Free"),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _clear_caches() -> None:
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db.get_sessionmaker.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A seeded database and a uvicorn server on it, for every web test of the run."""
+    folder = tmp_path_factory.mktemp("web")
+    database_url = f"sqlite:///{folder / 'coterie.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COTERIE_DATABASE_URL", database_url)
+        patch.setenv("COTERIE_DATA_DIR", str(folder / "data"))
+        patch.setenv("COTERIE_ENVIRONMENT", "test")
+        _clear_caches()
+        migrations.upgrade(database_url)
+        seeded = _seed(database_url)
+        port = _free_port()
+        config = uvicorn.Config(
+            create_app(), host="127.0.0.1", port=port, log_level="warning", ws="none",
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="coterie-web-test", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the test server did not start")
+            time.sleep(0.05)
+        try:
+            yield Site(**{**seeded.__dict__, "url": f"http://127.0.0.1:{port}"})
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            db.get_engine().dispose()
+            _clear_caches()
+
+
+def chromium_or_skip() -> None:
+    if not CHROMIUM.exists():
+        if os.environ.get("COTERIE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"COTERIE_REQUIRE_BROWSER=1 but {CHROMIUM} does not exist")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module (Debian's; never a downloaded one)."""
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def sign_in(page: Any, site: Site, email: str | None = None) -> None:
+    page.goto(f"{site.url}/login")
+    page.fill("#workspace", site.slug)
+    page.fill("#email", email or site.admin_email)
+    page.fill("#password", site.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site.url}/users**")
+
+
+@pytest.fixture(scope="module")
+def signed_in_state(browser: Any, site: Site) -> dict[str, Any]:
+    """The admin's session cookie, signed in once per module."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    sign_in(page, site)
+    state: dict[str, Any] = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser: Any, signed_in_state: dict[str, Any]) -> Iterator[Any]:
+    """A fresh tab signed in as the admin; fails the test on any JavaScript error."""
+    context = browser.new_context(
+        viewport=VIEWPORT, storage_state=signed_in_state, accept_downloads=True
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def shot() -> Callable[[Any, str], None]:
+    """`shot(page, "users-filtered")` saves a full-page screenshot for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(tab: Any, name: str) -> None:
+        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
