@@ -194,3 +194,17 @@ def test_users_list_without_workspace_picks_the_only_one(
 ) -> None:
     total = session.scalar(select(func.count()).select_from(User))
     assert f"of {total} people" in run(runner, "users", "list", "--size", "10").output
+
+
+def test_invalid_settings_are_refused_before_any_command(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COTERIE_ENVIRONMENT", "production")
+    monkeypatch.delenv("COTERIE_SECRET_KEY", raising=False)
+    settings.get_settings.cache_clear()
+    try:
+        result = run(runner, "users", "list", code=1)
+    finally:
+        monkeypatch.undo()
+        settings.get_settings.cache_clear()
+    assert "COTERIE_SECRET_KEY must be set in production" in result.output

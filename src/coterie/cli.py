@@ -6,7 +6,6 @@ transaction committed at the end. A service error prints in red, changes nothing
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from coterie.directory import contacts, listing
 from coterie.directory.models import User
 from coterie.directory.service import workspace_fields
 from coterie.errors import Conflict, CoterieError, Invalid, NotFound
-from coterie.rules import Rule, parse_filter
+from coterie.rules import parse_filter
 from coterie.settings import get_settings
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
@@ -95,6 +94,10 @@ def _fail(message: str, details: list[str] | None = None) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()]
+
+
 def _fail_service(exc: CoterieError) -> NoReturn:
     if isinstance(exc, Invalid) and exc.errors:
         if len(exc.errors) == 1 and exc.errors[0].message == exc.detail:
@@ -115,8 +118,7 @@ def _transaction() -> Iterator[Session]:
         _fail_service(exc)
     except ValidationError as exc:
         session.rollback()
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        _fail("Invalid input", problems)
+        _fail("Invalid input", _problems(exc))
     except SQLAlchemyError as exc:
         session.rollback()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -148,16 +150,6 @@ def _cli_actor(workspace: Workspace) -> Actor:
     return actors.system(workspace.id, label="cli", origin=Origin.CLI)
 
 
-def _rule(text: str | None) -> Rule | None:
-    """A filter as the API takes it: a JSON rule tree if it starts with `{`, else SCIM text."""
-    if text and text.lstrip().startswith("{"):
-        try:
-            return parse_filter(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise Invalid(f"The filter is not valid JSON: {exc.msg}", field="filter") from exc
-    return parse_filter(text) if text else None
-
-
 def _print_login(console: Console, login: demo_data.DemoLogin | None) -> None:
     if login is None:
         return
@@ -167,6 +159,15 @@ def _print_login(console: Console, login: demo_data.DemoLogin | None) -> None:
         f"password [bold]{escape(password)}[/]",
         soft_wrap=True,
     )
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Refuse to start on invalid settings (say, production without a secret key)."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        _fail("Invalid COTERIE_* settings", _problems(exc))
 
 
 @app.command()
@@ -182,7 +183,7 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}"
     console = _out()
-    console.print(f"Coterie is running at [bold]{url}[/]")
+    console.print(f"Serving Coterie at [bold]{url}[/]")
     console.print(f"  Sign in:  {url}/login\n  API docs: {url}/docs")
     try:
         with get_sessionmaker()() as session:
@@ -320,7 +321,7 @@ def users_list(
         page = listing.list_users(
             session,
             actor=actor,
-            rule=_rule(filter_),
+            rule=parse_filter(filter_),
             sort=sort,
             descending=desc,
             size=size,
@@ -363,7 +364,7 @@ def users_export(
         chunks = listing.export_csv(
             session,
             actor=actor,
-            rule=_rule(filter_),
+            rule=parse_filter(filter_),
             sort=sort,
             descending=desc,
             batch_size=get_settings().export_batch_size,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -13,8 +12,7 @@ from coterie import ids
 from coterie.access import tokens
 from coterie.actor import Actor
 from coterie.db import get_sessionmaker
-from coterie.errors import Invalid, Unauthorized
-from coterie.rules import Rule, parse_filter
+from coterie.errors import Unauthorized
 
 
 def db_session() -> Iterator[Session]:
@@ -39,13 +37,3 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 def decode_id(value: str, what: str) -> int:
     return ids.decode(value, what=what)
-
-
-def query_rule(text: str | None) -> Rule | None:
-    """A `filter` query parameter: the JSON rule tree if it looks like JSON, else SCIM text."""
-    if text and text.lstrip().startswith("{"):
-        try:
-            return parse_filter(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise Invalid(f"The filter is not valid JSON: {exc.msg}", field="filter") from exc
-    return parse_filter(text)

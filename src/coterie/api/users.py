@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from coterie.api.deps import ActorDep, SessionDep, decode_id, query_rule
+from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.directory import listing
 from coterie.directory import service as users
 from coterie.directory.schemas import PageLinks, UserCreate, UserPage, UserRead, UserUpdate
+from coterie.rules import parse_filter
 from coterie.settings import get_settings
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -41,7 +42,7 @@ def list_users(
     page = listing.list_users(
         session,
         actor=actor,
-        rule=query_rule(filter),
+        rule=parse_filter(filter),
         sort=sort,
         descending=order == "desc",
         size=size,
@@ -64,7 +65,7 @@ def export_users(
     sort: SortQuery = "full_name",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> StreamingResponse:
-    rule = query_rule(filter)
+    rule = parse_filter(filter)
     chunks = listing.export_csv(
         session,
         actor=actor,

@@ -60,8 +60,18 @@ def parse_text(text: str, *, at: str = "filter") -> Rule:
 
 
 def parse_filter(value: str | Mapping[str, Any] | None, *, at: str = "filter") -> Rule | None:
-    """Either form of a filter: text is SCIM syntax, a mapping the JSON tree; empty is no filter."""
+    """Either form of a filter; empty is no filter.
+
+    A mapping is the JSON tree; so is text that starts with `{` (as a query parameter carries it);
+    other text is SCIM syntax.
+    """
     if isinstance(value, str):
+        if value.lstrip().startswith("{"):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise errors.Invalid(f"The filter is not valid JSON: {exc.msg}", field=at) from exc
+            return parse_tree(value, at=at)
         return parse_text(value, at=at) if value.strip() else None
     if not value:
         return None
