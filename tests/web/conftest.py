@@ -9,38 +9,70 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 
 from coterie import actor as actors
-from coterie import db, migrations, settings
+from coterie import db, ids, migrations, settings
 from coterie.app import create_app
-from coterie.directory import forms
+from coterie.directory import forms, timeline
 from coterie.directory import service as users
-from coterie.directory.schemas import FieldCreate, UserCreate
+from coterie.directory.models import User
+from coterie.directory.schemas import FieldCreate, TimelineCreate, UserCreate
 from coterie.workspaces import service as workspaces
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PASSWORD = "correct horse battery"
-FIRST = ["Maria", "John", "Aiko", "Liam", "Noor", "Chen", "Olga", "Pedro", "Zara", "Ivan",
-         "Fatima", "Lucas"]
-LAST = ["Fernández", "Smith", "Tanaka", "O'Brien", "Haddad", "Wei", "Petrova", "Silva", "Okafor",
-        "Müller", "Rossi"]
+FIRST = [
+    "Maria",
+    "John",
+    "Aiko",
+    "Liam",
+    "Noor",
+    "Chen",
+    "Olga",
+    "Pedro",
+    "Zara",
+    "Ivan",
+    "Fatima",
+    "Lucas",
+]
+LAST = [
+    "Fernández",
+    "Smith",
+    "Tanaka",
+    "O'Brien",
+    "Haddad",
+    "Wei",
+    "Petrova",
+    "Silva",
+    "Okafor",
+    "Müller",
+    "Rossi",
+]
 CHANNELS = ["whatsapp", "email", "sms", "phone", "instagram"]
 SOURCES = ["internal", "import", "integration", "scim", "app"]
 PLANS = ["Free", "Pro", "Premium"]
@@ -58,6 +90,7 @@ class Site:
     people: int  # everyone in the directory, operators included
     premium: int  # people whose plan is Premium
     paid: int  # people whose plan is Pro or Premium
+    featured: str  # the id of a person with a ticket and a conversation on their timeline
 
 
 def _seed(database_url: str) -> Site:
@@ -69,23 +102,45 @@ def _seed(database_url: str) -> Site:
             session, slug="acme", name="Acme Health", default_region="US", time_zone="UTC"
         )
         system = actors.system(workspace.id)
-        users.create(session, actor=system, data=UserCreate(
-            first_name="Ada", last_name="Lovelace", email="ada@acme.com", role="admin",
-            password=PASSWORD, primary_channel="email",
-        ))
-        users.create(session, actor=system, data=UserCreate(
-            first_name="Rhea", last_name="Reader", email="rhea@acme.com", role="read_only",
-            password=PASSWORD,
-        ))
+        users.create(
+            session,
+            actor=system,
+            data=UserCreate(
+                first_name="Ada",
+                last_name="Lovelace",
+                email="ada@acme.com",
+                role="admin",
+                password=PASSWORD,
+                primary_channel="email",
+            ),
+        )
+        users.create(
+            session,
+            actor=system,
+            data=UserCreate(
+                first_name="Rhea",
+                last_name="Reader",
+                email="rhea@acme.com",
+                role="read_only",
+                password=PASSWORD,
+            ),
+        )
         for key, label, kind, options in (
             ("plan", "Plan", "enum", PLANS),
             ("score", "Score", "integer", []),
             ("renewal", "Renewal date", "date", []),
             ("vip", "VIP", "boolean", []),
         ):
-            forms.create_field(session, actor=system, data=FieldCreate(
-                key=key, label=label, type=kind, options=options,  # type: ignore[arg-type]
-            ))
+            forms.create_field(
+                session,
+                actor=system,
+                data=FieldCreate(
+                    key=key,
+                    label=label,
+                    type=kind,
+                    options=options,
+                ),
+            )
         premium = 0
         for i in range(PEOPLE):
             first, last = FIRST[i % len(FIRST)], LAST[(i + i // len(FIRST)) % len(LAST)]
@@ -96,21 +151,75 @@ def _seed(database_url: str) -> Site:
                 attributes["vip"] = True
             if i % 5 == 0:
                 attributes["renewal"] = (now + timedelta(days=10 + i)).date().isoformat()
-            users.create(session, actor=system, data=UserCreate(
-                first_name=first, last_name=last,
-                phone=f"+1415555{1000 + i:04d}" if i % 6 else None,
-                email=f"{first.lower()}.{i}@example.com",
-                whatsapp=f"+447911123{100 + i:03d}" if i % 5 == 0 else None,
-                primary_channel=CHANNELS[i % len(CHANNELS)],
-                source=SOURCES[(i * 3) % len(SOURCES)],  # type: ignore[arg-type]
-                last_activity_at=now - timedelta(minutes=rnd.randint(5, 60 * 24 * 90)),
-                attributes=attributes,
-            ))
+            person = users.create(
+                session,
+                actor=system,
+                data=UserCreate(
+                    first_name=first,
+                    last_name=last,
+                    phone=f"+1415555{1000 + i:04d}" if i % 6 else None,
+                    email=f"{first.lower()}.{i}@example.com",
+                    whatsapp=f"+447911123{100 + i:03d}" if i % 5 == 0 else None,
+                    primary_channel=CHANNELS[i % len(CHANNELS)],
+                    source=SOURCES[(i * 3) % len(SOURCES)],
+                    last_activity_at=now - timedelta(minutes=rnd.randint(5, 60 * 24 * 90)),
+                    attributes=attributes,
+                ),
+            )
+            if i == 0:
+                featured = ids.encode(person.id)
+                _timeline(session, system, person.id, now)
     return Site(
-        url="", slug="acme", database_url=database_url, admin_email="ada@acme.com",
-        reader_email="rhea@acme.com", password=PASSWORD, people=PEOPLE + 2, premium=premium,
+        url="",
+        slug="acme",
+        database_url=database_url,
+        admin_email="ada@acme.com",
+        reader_email="rhea@acme.com",
+        password=PASSWORD,
+        people=PEOPLE + 2,
+        premium=premium,
+        featured=featured,
         paid=sum(1 for i in range(PEOPLE) if PLANS[i % 3] != "Free"),
     )
+
+
+def _timeline(session: Any, system: Any, user_id: int, now: datetime) -> None:
+    agent = replace(system, label="Sam Support")
+    for kind, title, body, extra, days in (
+        (
+            "ticket",
+            "Card declined at checkout",
+            "Customer reports the card is refused on renewal.",
+            {"status": "pending"},
+            6,
+        ),
+        (
+            "conversation",
+            "",
+            "Hi! Is my renewal going through this time?",
+            {"channel": "whatsapp"},
+            5,
+        ),
+        ("note", "", "Escalated to billing; they will call back tomorrow.", {}, 4),
+    ):
+        timeline.create(
+            session,
+            actor=agent,
+            user_id=user_id,
+            data=TimelineCreate(
+                kind=kind,
+                title=title,
+                body=body,
+                occurred_at=now - timedelta(days=days),
+                **extra,
+            ),
+        )
+
+
+def people_now() -> int:
+    """Everyone in the test directory now (other tests add people to the shared server)."""
+    with db.get_sessionmaker()() as session:
+        return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def _free_port() -> int:
@@ -139,7 +248,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         seeded = _seed(database_url)
         port = _free_port()
         config = uvicorn.Config(
-            create_app(), host="127.0.0.1", port=port, log_level="warning", ws="none",
+            create_app(),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="none",
             lifespan="off",
         )
         server = uvicorn.Server(config)
@@ -173,9 +286,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
@@ -192,20 +303,42 @@ def sign_in(page: Any, site: Site, email: str | None = None) -> None:
     page.wait_for_url(f"{site.url}/users**")
 
 
-@pytest.fixture(scope="module")
-def signed_in_state(browser: Any, site: Site) -> dict[str, Any]:
-    """The admin's session cookie, signed in once per module."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    sign_in(page, site)
-    state: dict[str, Any] = context.storage_state()
-    context.close()
-    return state
+@pytest.fixture(scope="session")
+def signed_in_state(site: Site) -> dict[str, Any]:
+    """The admin's session cookie as Playwright storage state, signed in once over plain HTTP
+    (the sign-in page itself is tested in the browser in test_web_signin)."""
+    with httpx.Client(base_url=site.url) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        response = client.post(
+            "/login",
+            data={
+                "csrf_token": token.group(1),
+                "workspace": site.slug,
+                "email": site.admin_email,
+                "password": site.password,
+            },
+        )
+        assert response.status_code == 303, response.text
+        cookies = [
+            {
+                "name": cookie.name,
+                "value": cookie.value or "",
+                "domain": "127.0.0.1",
+                "path": "/",
+                "expires": -1,
+                "httpOnly": True,
+                "secure": False,
+                "sameSite": "Lax",
+            }
+            for cookie in client.cookies.jar
+        ]
+    return {"cookies": cookies, "origins": []}
 
 
 @pytest.fixture
 def page(browser: Any, signed_in_state: dict[str, Any]) -> Iterator[Any]:
-    """A fresh tab signed in as the admin; fails the test on any JavaScript error."""
+    """A fresh tab signed in as the admin; fails the test on any JavaScript or console error."""
     context = browser.new_context(
         viewport=VIEWPORT, storage_state=signed_in_state, accept_downloads=True
     )
@@ -213,17 +346,27 @@ def page(browser: Any, signed_in_state: dict[str, Any]) -> Iterator[Any]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def console(message: Any) -> None:
+        # A 4xx answer is logged by the browser itself; the pages expect those (bad filters).
+        if message.type == "error" and "status of 4" not in message.text:
+            errors.append(message.text)
+
+    tab.on("console", console)
     yield tab
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
 
 
 @pytest.fixture
-def shot() -> Callable[[Any, str], None]:
-    """`shot(page, "users-filtered")` saves a full-page screenshot for people to look at."""
+def shot() -> Callable[..., None]:
+    """`shot(page, "users-filtered")` saves a screenshot for people to look at: the whole page,
+    or (`full=False`, for dialogs and menus) what is in the window."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(tab: Any, name: str) -> None:
-        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    def take(tab: Any, name: str, *, full: bool = True) -> None:
+        if full:  # from the top, or the fixed sidebar is drawn where the page was scrolled to
+            tab.evaluate("window.scrollTo(0, 0)")
+        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
 
     return take

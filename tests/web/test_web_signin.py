@@ -6,13 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from tests.web.conftest import VIEWPORT, Site
+from tests.web.conftest import VIEWPORT, Site, people_now, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_wrong_password_then_right_one(browser: Any, site: Site, shot: Callable[[Any, str], None]) -> None:
+def test_wrong_password_then_right_one(browser: Any, site: Site, shot: Callable[..., None]) -> None:
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.goto(f"{site.url}/users")
@@ -33,11 +32,34 @@ def test_wrong_password_then_right_one(browser: Any, site: Site, shot: Callable[
     page.click("button[type=submit]")
     page.wait_for_url(f"{site.url}/users")
     assert page.locator("h2.page-title").inner_text() == "All Users"
-    assert page.locator("#results-count").inner_text().startswith(f"{site.people} people")
+    assert page.locator("#results-count").inner_text().startswith(f"{people_now()} people")
     assert page.locator("#users-table tbody tr").count() == 25
     shot(page, "03-all-users")
 
     page.click("button[title='Sign out']")
     page.wait_for_url(f"{site.url}/login")
     assert "signed out" in page.content()
+    context.close()
+
+
+def test_read_only_operator_sees_a_banner(
+    browser: Any, site: Site, shot: Callable[..., None]
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    sign_in(page, site, site.reader_email)
+    assert "Read only" in page.locator(".sidebar-footer").inner_text()
+    page.goto(f"{site.url}/users/new")
+    page.fill("#full_name", "Not Allowed")
+    page.locator("[data-contact-row] input").first.fill("+1 415 555 2999")
+    page.click("#save-user")
+    banner = page.locator("#form-banner")
+    banner.wait_for()
+    assert "read_only role cannot change data" in banner.inner_text()
+    assert page.input_value("#full_name") == "Not Allowed"
+    shot(page, "04-read-only-banner")
+
+    page.goto(f"{site.url}/users/zzzzzzzzzzzzz")
+    assert "No person with id" in page.locator(".error-card").inner_text()
+    shot(page, "05-not-found")
     context.close()

@@ -71,9 +71,13 @@ def _check(session: Session, *, actor: Actor, data: SavedViewSave) -> None:
 
 def _read(view: SavedView) -> dict[str, Any]:
     return {
-        "name": view.name, "filter": view.filter, "sort": view.sort,
-        "descending": view.descending, "columns": list(view.columns),
-        "page_size": view.page_size, "is_default": view.is_default,
+        "name": view.name,
+        "filter": view.filter,
+        "sort": view.sort,
+        "descending": view.descending,
+        "columns": list(view.columns),
+        "page_size": view.page_size,
+        "is_default": view.is_default,
     }
 
 
@@ -135,8 +139,14 @@ def save(session: Session, *, actor: Actor, table: str, data: SavedViewSave) -> 
     if view.is_default:
         _clear_default(session, actor=actor, table=table, keep=view.id)
     audit.record(
-        session, actor=actor, action="view.saved", target_type="saved_view", target_id=view.id,
-        target_label=f"{table}: {view.name}", before=before, after=_read(view),
+        session,
+        actor=actor,
+        action="view.saved",
+        target_type="saved_view",
+        target_id=view.id,
+        target_label=f"{table}: {view.name}",
+        before=before,
+        after=_read(view),
     )
     return view
 
@@ -154,7 +164,10 @@ def set_default(
         view.is_default = True
     session.flush()
     audit.record(
-        session, actor=actor, action="view.default_set", target_type="saved_view",
+        session,
+        actor=actor,
+        action="view.default_set",
+        target_type="saved_view",
         target_id=view.id if view else None,
         target_label=f"{table}: {view.name if view else '(none)'}",
     )
@@ -164,8 +177,13 @@ def set_default(
 def delete(session: Session, *, actor: Actor, view_id: int) -> None:
     view = get(session, actor=actor, view_id=view_id)
     audit.record(
-        session, actor=actor, action="view.deleted", target_type="saved_view", target_id=view.id,
-        target_label=f"{view.table}: {view.name}", before=_read(view),
+        session,
+        actor=actor,
+        action="view.deleted",
+        target_type="saved_view",
+        target_id=view.id,
+        target_label=f"{view.table}: {view.name}",
+        before=_read(view),
     )
     session.delete(view)
     session.flush()

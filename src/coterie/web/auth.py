@@ -51,17 +51,28 @@ class LoginLimiter:
 def _safe_next(target: str) -> str:
     """Only a path on this site, so the login page cannot send anyone elsewhere."""
     parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+    # Browsers read "/\host" as "//host", so a backslash after the first slash is refused too.
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or parts.scheme or parts.netloc:
         return "/users"
     return target
 
 
 def _login_page(
-    request: Request, *, slug: str = "", email: str = "", error: str | None = None,
-    status: int = 200, headers: dict[str, str] | None = None,
+    request: Request,
+    *,
+    slug: str = "",
+    email: str = "",
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    context = {"slug": slug, "email": email, "error": error,
-               "next": _safe_next(request.query_params.get("next", "/users")), "who": None}
+    context = {
+        "slug": slug,
+        "email": email,
+        "error": error,
+        "next": _safe_next(request.query_params.get("next", "/users")),
+        "who": None,
+    }
     return render(request, "login.html", context, status=status, headers=headers)
 
 
@@ -79,13 +90,21 @@ def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     password = str(form.get("password", ""))[:200]
     limiter: LoginLimiter = request.app.state.login_limiter
     client = request.client.host if request.client else "unknown"
-    key = f"{client}|{slug}|{email.lower()}"
+    key = f"{client}|{email.lower()}"
     wait = limiter.retry_after(key)
     if wait is not None:
-        message = (f"Too many sign-in attempts for {email or 'this address'}. "
-                   f"Wait {wait} second{'s' if wait != 1 else ''} and try again.")
-        return _login_page(request, slug=slug, email=email, error=message, status=429,
-                           headers={"Retry-After": str(wait)})
+        message = (
+            f"Too many sign-in attempts for {email or 'this address'}. "
+            f"Wait {wait} second{'s' if wait != 1 else ''} and try again."
+        )
+        return _login_page(
+            request,
+            slug=slug,
+            email=email,
+            error=message,
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
     try:
         user = signin.authenticate(session, slug=slug, email=email, password=password)
         session.commit()

@@ -8,7 +8,7 @@ anyone not signed in to the login page.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,11 +24,10 @@ from coterie.db import get_sessionmaker
 from coterie.directory import signin
 from coterie.directory.models import User
 from coterie.errors import CoterieError, Forbidden, Invalid
-from coterie.web.templating import build
+from coterie.web.templating import templates
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
 
-templates = build()
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -68,8 +67,13 @@ def current_operator(request: Request, session: SessionDep) -> Operator:
         request.session.clear()
         raise LoginRequired
     workspace = workspaces.get(session, workspace_id=user.workspace_id)
-    who = {"name": user.full_name, "role": user.role, "workspace": workspace.name,
-           "tz": workspace.time_zone, "id": user.id}
+    who = {
+        "name": user.full_name,
+        "role": user.role,
+        "workspace": workspace.name,
+        "tz": workspace.time_zone,
+        "id": user.id,
+    }
     if request.session.get("who") != who:
         request.session["who"] = who
     return Operator(user=user, actor=signin.actor_for(user), workspace=workspace)
@@ -93,17 +97,27 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def check_csrf(request: Request) -> None:
-    """Every POST carries the session's token, in the form or (htmx) in the X-CSRF-Token header."""
+async def check_csrf(request: Request) -> AsyncIterator[None]:
+    """Every POST carries the session's token, in the form or (htmx) in the X-CSRF-Token header.
+
+    The form is parsed here once (routes read the same, cached one) and its uploaded files are
+    closed when the request is done.
+    """
     if request.method != "POST":
+        yield
         return
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None:
-        value = (await request.form()).get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    expected = request.session.get("csrf")
-    if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
-        raise CsrfFailed
+    form = await request.form()
+    try:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None:
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        expected = request.session.get("csrf")
+        if not isinstance(expected, str) or not sent or not secrets.compare_digest(sent, expected):
+            raise CsrfFailed
+        yield
+    finally:
+        await form.close()
 
 
 async def form_data(request: Request) -> FormData:
@@ -126,16 +140,21 @@ def is_htmx(request: Request, target: str | None = None) -> bool:
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, *,
-    status: int = 200, headers: dict[str, str] | None = None,
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     values = dict(context or {})
     values.setdefault("who", request.session.get("who"))
-    values.setdefault("flashes", request.session.pop("flash", []))
+    partial = name.startswith("partials/") or "/_" in name
+    # Flash messages wait for a whole page: a partial swapped into a page never shows them.
+    values.setdefault("flashes", [] if partial else request.session.pop("flash", []))
     values.setdefault("section", "users")
     values["csrf"] = csrf_token(request)
-    return templates.TemplateResponse(request, name, values, status_code=status,
-                                      headers=headers)
+    return templates().TemplateResponse(request, name, values, status_code=status, headers=headers)
 
 
 def login_url(request: Request) -> str:
@@ -158,15 +177,16 @@ def error_response(request: Request, exc: CoterieError) -> Response:
     headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else {}
     if is_htmx(request):
         headers.update({"HX-Retarget": "#flash-area", "HX-Reswap": "innerHTML"})
-        return render(request, "partials/error_alert.html", context, status=exc.status,
-                      headers=headers)
+        return render(
+            request, "partials/error_alert.html", context, status=exc.status, headers=headers
+        )
     return render(request, "error.html", context, status=exc.status, headers=headers)
 
 
 class WebRoute(APIRoute):
     """Renders service errors as pages and redirects to the login page when nobody is signed in."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

@@ -30,12 +30,24 @@ router = APIRouter(prefix="/users", route_class=WebRoute, dependencies=[Depends(
 
 
 def _page(
-    request: Request, op: Operator, form: UserForm, custom: list[Field], *,
-    user: User | None = None, banner: str | None = None, status: int = 200,
+    request: Request,
+    op: Operator,
+    form: UserForm,
+    custom: list[Field],
+    *,
+    user: User | None = None,
+    banner: str | None = None,
+    status: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
-        "form": form, "custom_fields": custom, "contact_kinds": CONTACT_KINDS,
-        "is_admin": op.actor.is_admin, "user": user, "banner": banner, "operator": op,
+        "form": form,
+        "custom_fields": custom,
+        "contact_kinds": CONTACT_KINDS,
+        "is_admin": op.actor.is_admin,
+        "user": user,
+        "banner": banner,
+        "read_only": not op.actor.can_write,
+        "operator": op,
         "action": f"/users/{ids.encode(user.id)}/edit" if user else "/users/new",
     }
     return render(request, "users/form.html", context, status=status)
@@ -44,7 +56,7 @@ def _page(
 def _submit(
     session: Session, op: Operator, form: UserForm, custom: list[Field], user: User | None
 ) -> tuple[User | None, str | None, int]:
-    """Create or update: the saved person, or None with the errors on `form`, a banner and a status."""
+    """Create or update: the saved person, or None (errors are on `form`), a banner and a status."""
     banner: str | None = "Some details need fixing; see the messages below."
     status = 400
     try:
@@ -52,8 +64,9 @@ def _submit(
         if user is None:
             saved = users.create(session, actor=op.actor, data=UserCreate(**values))
         else:
-            saved = users.update(session, actor=op.actor, user_id=user.id,
-                                 data=UserUpdate(**values))
+            saved = users.update(
+                session, actor=op.actor, user_id=user.id, data=UserUpdate(**values)
+            )
         session.commit()
         return saved, None, 200
     except ValidationError as exc:
@@ -65,12 +78,13 @@ def _submit(
     except Conflict as exc:
         form.add_errors([FieldError(str(exc.extra.get("field", "form")), exc.detail)])
         form.conflict = {
-            "message": exc.detail, "id": str(exc.extra.get("existing_id", "")),
+            "message": exc.detail,
+            "id": str(exc.extra.get("existing_id", "")),
             "name": str(exc.extra.get("existing_name", "")),
         }
         banner, status = None, 409
     except Forbidden as exc:
-        banner, status = exc.detail, 403
+        banner, status = f"{exc.detail}. Ask an admin of {op.workspace.name} to do it.", 403
     session.rollback()
     return None, banner, status
 

@@ -37,6 +37,8 @@ OPERATOR_LABELS: dict[str, str] = {
     "is_not_set": "is empty",
 }
 _ROW = re.compile(r"^filter\.(?:all|any)\[(\d+)\](?:\.(field|op|value))?")
+# The rule engine names the operator and field as stored: "gt on 'attributes.score' needs ...".
+_SUBJECT = re.compile(r"^(\w+) on '([^']+)' ")
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,19 @@ def field_options(catalog: FieldCatalog) -> list[dict[str, Any]]:
     """Every field the builder offers, with the operators its type allows, in a stable order."""
     result = []
     for spec in catalog:
-        allowed = {str(op.value) for op in OPERATORS[spec.type]}
-        result.append({
-            "name": spec.name,
-            "label": spec.label or spec.name,
-            "type": str(spec.type.value),
-            "options": list(spec.options),
-            "ops": [op for op in OPERATOR_LABELS if op in allowed],
-            "custom": spec.name.startswith("attributes."),
-        })
+        allowed = {str(op.value) for op in OPERATORS.get(spec.type, frozenset())}
+        if not allowed & OPERATOR_LABELS.keys():
+            continue  # a kind of field the builder cannot edit (it stays usable in URLs)
+        result.append(
+            {
+                "name": spec.name,
+                "label": spec.label or spec.name,
+                "type": str(spec.type.value),
+                "options": list(spec.options),
+                "ops": [op for op in OPERATOR_LABELS if op in allowed],
+                "custom": spec.name.startswith("attributes."),
+            }
+        )
     return result
 
 
@@ -78,20 +84,31 @@ def builder_state(tree: dict[str, Any] | None, text: str) -> BuilderState:
         return BuilderState("all", [tree], "")
     for match in ("all", "any"):
         items = tree.get(match)
-        if len(tree) == 1 and isinstance(items, list) and all(
-            isinstance(c, dict) and "field" in c and "op" in c for c in items
+        if (
+            len(tree) == 1
+            and isinstance(items, list)
+            and all(isinstance(c, dict) and "field" in c and "op" in c for c in items)
         ):
             return BuilderState(match, list(items), "")
     return BuilderState("all", [], text)
 
 
-def row_errors(errors: list[FieldError]) -> list[RowError]:
-    """Turn the rule engine's error paths (`filter.all[1].value`) into builder rows and parts."""
+def row_errors(errors: list[FieldError], fields: list[dict[str, Any]]) -> list[RowError]:
+    """Turn the rule engine's error paths (`filter.all[1].value`) into builder rows and parts,
+    and its wording into the builder's (`“Score greater than” needs a number`)."""
+    labels = {f["name"]: f["label"] for f in fields}
     found = []
     for error in errors:
+        message = _SUBJECT.sub(
+            lambda m: (
+                f"“{labels.get(m.group(2), m.group(2))} "
+                f"{OPERATOR_LABELS.get(m.group(1), m.group(1))}” "
+            ),
+            error.message,
+        ).replace(', got ""', ", but it is empty")
         hit = _ROW.match(error.field)
         if hit:
-            found.append(RowError(int(hit.group(1)), hit.group(2), error.message))
+            found.append(RowError(int(hit.group(1)), hit.group(2), message))
         else:
-            found.append(RowError(None, None, error.message))
+            found.append(RowError(None, None, message))
     return found

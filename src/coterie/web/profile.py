@@ -52,11 +52,22 @@ def show(request: Request, session: SessionDep, op: OperatorDep, user_id: str) -
     user = _user(session, op, user_id)
     entries = timeline.list_entries(session, actor=op.actor, user_id=user.id)
     custom = users.workspace_fields(session, workspace_id=op.actor.workspace_id)
-    return render(request, "profile/show.html", {
-        "user": user, "entries": entries, "custom_fields": custom, "kinds": KINDS,
-        "contact_kinds": CONTACT_KINDS, "operator": op, "tz": op.workspace.time_zone,
-        "note": "", "note_error": None, "file_error": None,
-    })
+    return render(
+        request,
+        "profile/show.html",
+        {
+            "user": user,
+            "entries": entries,
+            "custom_fields": custom,
+            "kinds": KINDS,
+            "contact_kinds": CONTACT_KINDS,
+            "operator": op,
+            "tz": op.workspace.time_zone,
+            "note": "",
+            "note_error": None,
+            "file_error": None,
+        },
+    )
 
 
 def _form_error(
@@ -67,8 +78,14 @@ def _form_error(
     if not is_htmx(request):
         flash(request, message, "danger")
         return redirect(f"/users/{ids.encode(user.id)}", request)
-    context = {"user": user, "operator": op, "note": "", "note_error": None,
-               "file_error": None, **extra}
+    context = {
+        "user": user,
+        "operator": op,
+        "note": "",
+        "note_error": None,
+        "file_error": None,
+        **extra,
+    }
     is_note = template.endswith("note_form.html")
     context["note_error" if is_note else "file_error"] = message
     headers = {"HX-Retarget": "#note-form" if is_note else "#file-form", "HX-Reswap": "outerHTML"}
@@ -84,7 +101,9 @@ def add_note(
     text = body.strip() if isinstance(body, str) else ""
     try:
         entry = timeline.create(
-            session, actor=op.actor, user_id=user.id,
+            session,
+            actor=op.actor,
+            user_id=user.id,
             data=TimelineCreate(kind="note", body=text[:100_000]),
         )
         session.commit()
@@ -94,10 +113,18 @@ def add_note(
     if not is_htmx(request):
         flash(request, "Note added.")
         return redirect(f"/users/{ids.encode(user.id)}", request)
-    return render(request, "profile/_added.html", {
-        **_entry_context(op, user, entry), "operator": op, "form_template": "note",
-        "note": "", "note_error": None, "file_error": None,
-    })
+    return render(
+        request,
+        "profile/_added.html",
+        {
+            **_entry_context(op, user, entry),
+            "operator": op,
+            "form_template": "note",
+            "note": "",
+            "note_error": None,
+            "file_error": None,
+        },
+    )
 
 
 @router.post("/{user_id}/files")
@@ -111,8 +138,12 @@ def upload(
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid("Choose a file to upload", field="file")
         entry = timeline.attach(
-            session, actor=op.actor, user_id=user.id, file_name=upload.filename,
-            content_type=upload.content_type or "", stream=upload.file,
+            session,
+            actor=op.actor,
+            user_id=user.id,
+            file_name=upload.filename,
+            content_type=upload.content_type or "",
+            stream=upload.file,
             caption=caption.strip()[:2000] if isinstance(caption, str) else "",
         )
         session.commit()
@@ -122,18 +153,33 @@ def upload(
     if not is_htmx(request):
         flash(request, f"Uploaded {entry.file_name}.")
         return redirect(f"/users/{ids.encode(user.id)}", request)
-    return render(request, "profile/_added.html", {
-        **_entry_context(op, user, entry), "operator": op, "form_template": "file",
-        "note": "", "note_error": None, "file_error": None,
-    })
+    return render(
+        request,
+        "profile/_added.html",
+        {
+            **_entry_context(op, user, entry),
+            "operator": op,
+            "form_template": "file",
+            "note": "",
+            "note_error": None,
+            "file_error": None,
+        },
+    )
 
 
 @router.get("/{user_id}/files/{entry_id}")
 def download(session: SessionDep, op: OperatorDep, user_id: str, entry_id: str) -> Response:
     user = _user(session, op, user_id)
-    entry = timeline.get(session, actor=op.actor, user_id=user.id,
-                         entry_id=ids.decode(entry_id, what="timeline entry"))
+    entry = timeline.get(
+        session,
+        actor=op.actor,
+        user_id=user.id,
+        entry_id=ids.decode(entry_id, what="timeline entry"),
+    )
     return FileResponse(
-        timeline.media_path(entry), media_type=entry.content_type or "application/octet-stream",
+        timeline.media_path(entry),
+        media_type=entry.content_type or "application/octet-stream",
         filename=entry.file_name or "file",
+        # Always a download (FileResponse sets `attachment`), never sniffed into HTML.
+        headers={"X-Content-Type-Options": "nosniff"},
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
+from starlette.datastructures import QueryParams
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from coterie.settings import Settings
 from coterie.web import auth, editing, profile, saved_views, users
@@ -12,6 +17,22 @@ from coterie.web.templating import STATIC_DIR
 
 SESSION_COOKIE = "coterie_session"
 SESSION_MAX_AGE = 12 * 60 * 60  # an operator signs in again every working day
+
+
+class VersionedStatic(StaticFiles):
+    """Static files; those asked for with the `?v=` the templates add are cached for a year."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if response.status_code == 200 and "v" in QueryParams(scope.get("query_string", b"")):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -25,7 +46,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.environment == "production",
     )
     app.state.login_limiter = auth.LoginLimiter(settings.login_attempts_per_minute)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
     # Order matters: fixed paths (/users/new, /users/views) before /users/{user_id}.
     for module in (auth, users, saved_views, editing, profile):
         app.include_router(module.router, include_in_schema=False)

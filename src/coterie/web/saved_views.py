@@ -26,8 +26,12 @@ def save(request: Request, session: SessionDep, op: OperatorDep, form: FormDep) 
     name = str(form.get("name", "")).strip()
     try:
         data = views.SavedViewSave(
-            name=name, filter=state.rule_json() if state.filter else None, sort=state.sort,
-            descending=state.descending, columns=list(state.columns), page_size=state.size,
+            name=name,
+            filter=state.rule_json() if state.filter else None,
+            sort=state.sort,
+            descending=state.descending,
+            columns=list(state.columns),
+            page_size=state.size,
             is_default=form.get("is_default") == "on",
         )
         if state.filter and data.filter is None:

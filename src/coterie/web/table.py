@@ -47,7 +47,9 @@ class TableState:
     def of_view(cls, view: SavedView) -> TableState:
         return cls(
             filter=json.dumps(view.filter, separators=(",", ":")) if view.filter else "",
-            sort=view.sort, descending=view.descending, size=view.page_size,
+            sort=view.sort,
+            descending=view.descending,
+            size=view.page_size,
             columns=tuple(view.columns),
         )
 
@@ -58,8 +60,11 @@ class TableState:
         return replace(self, **changes)
 
     def params(self, *, with_cursor: bool = True) -> list[tuple[str, str]]:
-        items = [("sort", self.sort), ("order", "desc" if self.descending else "asc"),
-                 ("size", str(self.size))]
+        items = [
+            ("sort", self.sort),
+            ("order", "desc" if self.descending else "asc"),
+            ("size", str(self.size)),
+        ]
         if self.filter:
             items.insert(0, ("filter", self.filter))
         items.extend(("col", c) for c in self.columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,8 +19,20 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATE_DIR = HERE / "templates"
 
-_AVATAR_COLORS = ("blue", "azure", "indigo", "purple", "pink", "red", "orange", "yellow",
-                  "lime", "green", "teal", "cyan")
+_AVATAR_COLORS = (
+    "blue",
+    "azure",
+    "indigo",
+    "purple",
+    "pink",
+    "red",
+    "orange",
+    "yellow",
+    "lime",
+    "green",
+    "teal",
+    "cyan",
+)
 CHANNELS: dict[str, tuple[str, str, str]] = {
     # value: (label, Tabler colour, icon)
     "whatsapp": ("WhatsApp", "green", "brand-whatsapp"),
@@ -36,7 +49,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "app": ("App", "teal"),
 }
 ROLES: dict[str, str] = {
-    "none": "Contact (no dashboard access)",
+    "none": "Contact",
     "identified_only": "Identified only",
     "read_only": "Read only",
     "standard": "Standard",
@@ -59,7 +72,7 @@ def avatar_color(key: object) -> str:
 
 
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
-    """"3 days ago", "in 2 hours", "just now"; coarse on purpose (the exact time is a tooltip)."""
+    """ "3 days ago", "in 2 hours", "just now"; coarse on purpose (the exact time is a tooltip)."""
     if moment is None:
         return "Never"
     now = now or datetime.now(UTC)
@@ -68,8 +81,13 @@ def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
     seconds = abs(seconds)
     if seconds < 45:
         return "just now"
-    steps = ((60, "minute"), (3600, "hour"), (86400, "day"), (30 * 86400, "month"),
-             (365 * 86400, "year"))
+    steps = (
+        (60, "minute"),
+        (3600, "hour"),
+        (86400, "day"),
+        (30 * 86400, "month"),
+        (365 * 86400, "year"),
+    )
     amount, unit = round(seconds / 60), "minute"
     for size, name in steps:
         if seconds >= size:
@@ -91,6 +109,17 @@ def exact_time(moment: datetime | None, time_zone: str = "UTC") -> str:
     return local.strftime("%-d %b %Y, %H:%M ") + (local.tzname() or time_zone)
 
 
+def stored_date(value: str) -> str:
+    """A date or datetime custom value (`2026-12-02`, `2026-12-02T09:30:00Z`) for reading."""
+    try:
+        if "T" in value:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.strftime("%-d %b %Y, %H:%M UTC")
+        return datetime.fromisoformat(value).strftime("%-d %b %Y")
+    except ValueError:
+        return value
+
+
 def phone(value: str | None) -> str:
     return contacts.format_phone(value) if value else ""
 
@@ -110,15 +139,20 @@ def file_size(size: int | None) -> str:
     return f"{size} bytes"
 
 
-def _static_version() -> str:
-    """Changes whenever a static file changes, so browsers never keep a stale app.css."""
+def static_version() -> str:
+    """Changes whenever any static file changes; asset URLs carry it, so browsers may cache them
+    for good and still never keep a stale copy."""
     digest = hashlib.blake2s(digest_size=4)
-    for path in sorted(STATIC_DIR.glob("*.*")):
-        digest.update(path.read_bytes())
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(STATIC_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def build() -> Jinja2Templates:
+@lru_cache(maxsize=1)
+def templates() -> Jinja2Templates:
+    """The template environment, built on first use (it reads the static files to version them)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=jinja2.select_autoescape(["html", "svg"]),
@@ -126,14 +160,22 @@ def build() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    version = _static_version()
+    version = static_version()
     env.globals.update(
         static=lambda path: f"/static/{path}?v={version}",
-        CHANNELS=CHANNELS, SOURCES=SOURCES, ROLES=ROLES,
+        CHANNELS=CHANNELS,
+        SOURCES=SOURCES,
+        ROLES=ROLES,
     )
     env.filters.update(
-        initials=initials, avatar_color=avatar_color, relative=relative_time,
-        exact=exact_time, phone=phone, grouped=grouped, file_size=file_size,
+        initials=initials,
+        avatar_color=avatar_color,
+        relative=relative_time,
+        exact=exact_time,
+        phone=phone,
+        grouped=grouped,
+        file_size=file_size,
+        stored_date=stored_date,
         encode_id=ids.encode,
     )
     return Jinja2Templates(env=env)

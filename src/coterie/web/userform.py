@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from coterie.directory import contacts
 from coterie.directory.models import IDENTIFIERS, Field, User
 from coterie.errors import FieldError
 
@@ -45,6 +46,7 @@ class UserForm:
     primary_channel: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     role: str = "none"
+    password: str = field(default="", repr=False)  # never shown again
     errors: dict[str, str] = field(default_factory=dict)
     conflict: dict[str, str] | None = None
 
@@ -56,10 +58,18 @@ class UserForm:
     def of_user(cls, user: User, custom: list[Field]) -> UserForm:
         attributes = {f.key: _shown(f, user.attributes.get(f.key)) for f in custom}
         return cls(
-            full_name=user.full_name, first_name=user.first_name or "",
-            last_name=user.last_name or "", nicknames=list(user.nicknames),
-            contacts=[ContactRow(k, getattr(user, k)) for k in IDENTIFIERS if getattr(user, k)],
-            primary_channel=user.primary_channel or "", attributes=attributes, role=user.role,
+            full_name=user.full_name,
+            first_name=user.first_name or "",
+            last_name=user.last_name or "",
+            nicknames=list(user.nicknames),
+            contacts=[
+                ContactRow(k, _contact(k, getattr(user, k)))
+                for k in IDENTIFIERS
+                if getattr(user, k)
+            ],
+            primary_channel=user.primary_channel or "",
+            attributes=attributes,
+            role=user.role,
         )
 
     @classmethod
@@ -72,11 +82,14 @@ class UserForm:
         values = [v for v in form.getlist("contact_value") if isinstance(v, str)]
         rows = [ContactRow(k, v.strip()) for k, v in zip(kinds, values, strict=False)]
         result = cls(
-            full_name=text("full_name"), first_name=text("first_name"),
+            full_name=text("full_name"),
+            first_name=text("first_name"),
             last_name=text("last_name"),
             nicknames=[n.strip() for n in form.getlist("nickname") if isinstance(n, str)],
             contacts=rows,
-            primary_channel=text("primary_channel"), role=text("role") or "none",
+            primary_channel=text("primary_channel"),
+            role=text("role") or "none",
+            password=str(form.get("password") or "")[:200],
         )
         for f in custom:
             name = f"attr.{f.key}"
@@ -90,6 +103,8 @@ class UserForm:
     def _check_contacts(self) -> None:
         seen: set[str] = set()
         for row in self.contacts:
+            if not row.value:
+                continue  # an empty row is simply ignored
             if row.kind not in CONTACT_KINDS:
                 row.error = "Choose what kind of contact this is"
             elif row.kind in seen:
@@ -105,7 +120,8 @@ class UserForm:
         """Keyword arguments for UserCreate / UserUpdate; on edit, an emptied input clears."""
         given = {r.kind: r.value for r in self.contacts if r.value and r.kind in CONTACT_KINDS}
         values: dict[str, Any] = {
-            "full_name": self.full_name or None, "first_name": self.first_name or None,
+            "full_name": self.full_name or None,
+            "first_name": self.first_name or None,
             "last_name": self.last_name or None,
             "nicknames": [n for n in self.nicknames if n],
             "primary_channel": self.primary_channel or None,
@@ -114,6 +130,8 @@ class UserForm:
         }
         if admin:
             values["role"] = self.role
+            if self.password:
+                values["password"] = self.password
         if creating:
             values = {k: v for k, v in values.items() if v not in (None, [], {})}
             values["attributes"] = {
@@ -143,6 +161,13 @@ class UserForm:
 
     def used_kinds(self) -> set[str]:
         return {r.kind for r in self.contacts}
+
+
+def _contact(kind: str, value: str) -> str:
+    """A stored identifier as people type it: phone numbers spaced, handles with their @."""
+    if kind in ("phone", "whatsapp"):
+        return contacts.format_phone(value)
+    return f"@{value}" if kind == "instagram" else value
 
 
 def _typed(spec: Field, raw: Any) -> Any:

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from coterie import ids
 from coterie.db import get_sessionmaker
 from coterie.directory import fields, listing, views
-from coterie.directory.models import Field, SavedView
+from coterie.directory.models import SavedView
 from coterie.directory.service import workspace_fields
-from coterie.errors import Invalid
+from coterie.errors import FieldError, Invalid
 from coterie.pagination import PAGE_SIZES, Page
 from coterie.settings import get_settings
 from coterie.web import filters
 from coterie.web.deps import (
+    Operator,
     OperatorDep,
     SessionDep,
     WebRoute,
@@ -49,18 +50,24 @@ FIXED_COLUMNS = (
 
 
 def _results(
-    session: Session, op: OperatorDep, state: TableState, custom: list[Field]
+    session: Session, op: Operator, state: TableState, builder_fields: list[dict[str, Any]]
 ) -> tuple[Page[Any] | None, list[filters.RowError], str | None]:
     """The page for `state`, or why there is none: filter errors by row, or a bad sort/cursor."""
     try:
         rule = parse_rule(state.filter)
         page = listing.list_users(
-            session, actor=op.actor, rule=rule, sort=state.sort, descending=state.descending,
-            size=state.size, cursor=state.cursor,
+            session,
+            actor=op.actor,
+            rule=rule,
+            sort=state.sort,
+            descending=state.descending,
+            size=state.size,
+            cursor=state.cursor,
         )
     except Invalid as exc:
         if any(e.field.startswith("filter") for e in exc.errors) or not exc.errors:
-            return None, filters.row_errors(exc.errors or []), None
+            found = exc.errors or [FieldError("filter", exc.detail)]
+            return None, filters.row_errors(found, builder_fields), None
         return None, [], exc.detail
     return page, [], None
 
@@ -69,16 +76,14 @@ def _matching_view(state: TableState, saved: list[SavedView]) -> SavedView | Non
     return next((v for v in saved if state.same_as(v)), None)
 
 
-def _context(
-    request: Request, session: Session, op: OperatorDep, state: TableState
-) -> dict[str, Any]:
+def _context(session: Session, op: Operator, state: TableState) -> dict[str, Any]:
     custom = workspace_fields(session, workspace_id=op.actor.workspace_id)
     known = {f"attributes.{f.key}": f for f in custom}
-    state = state.change(columns=tuple(c for c in state.columns if c in known),
-                         cursor=state.cursor)
-    page, errors, problem = _results(session, op, state, custom)
-    saved = list(views.list_views(session, actor=op.actor, table="users"))
+    state = state.change(columns=tuple(c for c in state.columns if c in known), cursor=state.cursor)
     catalog = fields.catalog(custom, region=op.workspace.default_region)
+    builder_fields = filters.field_options(catalog)
+    page, errors, problem = _results(session, op, state, builder_fields)
+    saved = list(views.list_views(session, actor=op.actor, table="users"))
     return {
         "state": state,
         "page": page,
@@ -93,7 +98,7 @@ def _context(
         "current_view": _matching_view(state, saved),
         "default_view": next((v for v in saved if v.is_default), None),
         "builder": filters.builder_state(state.rule_json(), state.filter),
-        "builder_fields": filters.field_options(catalog),
+        "builder_fields": builder_fields,
         "operator_labels": filters.OPERATOR_LABELS,
         "operator": op,
         "tz": op.workspace.time_zone,
@@ -109,14 +114,16 @@ def home() -> Response:
 def list_page(request: Request, session: SessionDep, op: OperatorDep) -> Response:
     params = request.query_params
     if "view" in params:
-        view = views.get(session, actor=op.actor, view_id=ids.decode(params["view"], what="saved view"))
+        view = views.get(
+            session, actor=op.actor, view_id=ids.decode(params["view"], what="saved view")
+        )
         return redirect(TableState.of_view(view).url(), request)
     if not params:
         default = views.find_default(session, actor=op.actor, table="users")
         if default is not None:
             return redirect(TableState.of_view(default).url(), request)
     state = TableState.from_query(params)
-    context = _context(request, session, op, state)
+    context = _context(session, op, state)
     status = 400 if context["filter_errors"] or context["problem"] else 200
     if is_htmx(request, "results"):
         context["partial"] = True
@@ -131,8 +138,12 @@ def export(request: Request, op: OperatorDep) -> Response:
     session = get_sessionmaker()()
     try:
         chunks = listing.export_csv(
-            session, actor=op.actor, rule=parse_rule(state.filter), sort=state.sort,
-            descending=state.descending, batch_size=get_settings().export_batch_size,
+            session,
+            actor=op.actor,
+            rule=parse_rule(state.filter),
+            sort=state.sort,
+            descending=state.descending,
+            batch_size=get_settings().export_batch_size,
         )
         first = next(chunks)  # bad filters and sorts fail here, before the response starts
     except BaseException:
@@ -147,6 +158,7 @@ def export(request: Request, op: OperatorDep) -> Response:
 
     name = f"{op.workspace.slug}-users-{date.today().isoformat()}.csv"
     return StreamingResponse(
-        stream(), media_type="text/csv; charset=utf-8",
+        stream(),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
