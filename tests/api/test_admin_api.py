@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.conftest import Api
 
 from coterie.actor import Role
+from tests.conftest import Api
 
 
 def test_audit_log_is_for_admins_and_shows_changes(api: Api) -> None:
@@ -71,3 +71,10 @@ def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/users" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_responses_carry_security_headers(client: TestClient) -> None:
+    response = client.get("/api/v1/users")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.conftest import Api
 
 from coterie.actor import Role
+from coterie.settings import Settings
+from coterie.workspaces import service as workspaces
+from tests.conftest import Api
 
 
 def _person(client: TestClient) -> str:
@@ -79,3 +81,21 @@ def test_read_only_cannot_add_to_the_timeline(api: Api) -> None:
     assert reader.get(f"/api/v1/users/{user_id}/timeline").status_code == 200
     response = reader.post(f"/api/v1/users/{user_id}/timeline", json={"kind": "note", "body": "x"})
     assert response.status_code == 403
+
+
+def test_upload_over_the_workspace_limit_is_413_and_leaves_nothing(
+    api: Api, isolated_settings: Settings
+) -> None:
+    client = api.as_role(Role.ADMIN)
+    user_id = _person(client)
+    workspaces.get(api.session, workspace_id=api.actor.workspace_id).upload_limit_bytes = 10
+    api.session.commit()
+    response = client.post(
+        f"/api/v1/users/{user_id}/timeline/media",
+        files={"file": ("big.bin", b"x" * 11, "application/octet-stream")},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get(f"/api/v1/users/{user_id}/timeline").json() == []
+    stored = [p for p in isolated_settings.media_dir.rglob("*") if p.is_file()]
+    assert stored == []

@@ -5,10 +5,10 @@ import io
 import json
 
 from fastapi.testclient import TestClient
-from tests.conftest import Api
 
 from coterie.actor import Role
 from coterie.workspaces import service as workspaces
+from tests.conftest import Api
 
 PROBLEM = "application/problem+json"
 

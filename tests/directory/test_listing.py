@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.conftest import make_user
 
 from coterie.actor import Actor
 from coterie.directory import forms, listing
 from coterie.directory.schemas import FieldCreate
 from coterie.errors import Invalid
 from coterie.rules import FieldType, parse_filter
+from tests.conftest import make_user
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

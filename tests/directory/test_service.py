@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import make_user
 
 from coterie import actor as actors
 from coterie.actor import Actor, Origin, Role
@@ -17,6 +16,7 @@ from coterie.events.models import AuditEntry
 from coterie.rules import FieldType, parse_filter
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
+from tests.conftest import make_user
 
 
 def test_create_normalizes_identifiers_with_the_workspace_region(

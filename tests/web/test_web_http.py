@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import Site
 
 from coterie import actor as actors
 from coterie import db
@@ -16,6 +15,7 @@ from coterie.directory import service as users
 from coterie.directory.schemas import UserCreate
 from coterie.settings import get_settings
 from coterie.workspaces import service as workspaces
+from tests.web.conftest import Site
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.web.conftest import Site
 
 pytestmark = pytest.mark.browser

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from tests.web.conftest import Site, people_now
 
 pytestmark = pytest.mark.browser

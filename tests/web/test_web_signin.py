@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from tests.web.conftest import VIEWPORT, Site, people_now, sign_in
 
 pytestmark = pytest.mark.browser

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
+
 from tests.web.conftest import Site
 
 pytestmark = pytest.mark.browser

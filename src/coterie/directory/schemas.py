@@ -204,3 +204,17 @@ class TimelineRead(BaseModel):
             occurred_at=entry.occurred_at,
             created_at=entry.created_at,
         )
+
+
+class SavedViewSave(BaseModel):
+    """What a saved view remembers; `filter` is the JSON rule tree, or None for everyone."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    filter: dict[str, Any] | None = None
+    sort: str = Field("full_name", max_length=80)
+    descending: bool = False
+    columns: list[str] = Field(default_factory=list, max_length=50)
+    page_size: int = 25
+    is_default: bool = False

@@ -23,10 +23,10 @@ from coterie.directory.schemas import TimelineCreate, TimelineUpdate
 from coterie.errors import Invalid, NotFound, TooLarge
 from coterie.events import service as audit
 from coterie.settings import get_settings
+from coterie.workspaces import service as workspaces
 
 _CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")
-MAX_MEDIA_BYTES = 25 * 1024 * 1024
 
 
 def media_root() -> Path:
@@ -112,6 +112,7 @@ def attach(
     """Store an uploaded file and add it to the timeline; the file goes again if anything fails."""
     users.require_write(actor)
     user = users.get(session, actor=actor, user_id=user_id)
+    limit = workspaces.get(session, workspace_id=actor.workspace_id).upload_limit_bytes
     name = _UNSAFE.sub("_", Path(file_name or "file").name)[:200] or "file"
     key = f"{ids.encode(actor.workspace_id)}/{secrets.token_hex(16)}"
     target = media_root() / key
@@ -121,8 +122,8 @@ def attach(
         with target.open("wb") as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
-                if size > MAX_MEDIA_BYTES:
-                    raise TooLarge(f"Files are limited to {MAX_MEDIA_BYTES // (1024 * 1024)} MB")
+                if size > limit:
+                    raise TooLarge(f"Files are limited to {limit // (1024 * 1024)} MB")
                 out.write(chunk)
         if size == 0:
             raise Invalid("The file is empty", field="file")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from coterie import ids
 from coterie.actor import Actor
 from coterie.directory import listing
 from coterie.directory.models import SavedView
+from coterie.directory.schemas import SavedViewSave
 from coterie.directory.service import workspace_fields
 from coterie.errors import Forbidden, Invalid, NotFound
 from coterie.events import service as audit
@@ -26,20 +26,6 @@ from coterie.pagination import PAGE_SIZES
 from coterie.rules import parse_tree
 
 TABLES = ("users",)
-
-
-class SavedViewSave(BaseModel):
-    """What a saved view remembers; `filter` is the JSON rule tree, or None for everyone."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=100)
-    filter: dict[str, Any] | None = None
-    sort: str = Field("full_name", max_length=80)
-    descending: bool = False
-    columns: list[str] = Field(default_factory=list, max_length=50)
-    page_size: int = 25
-    is_default: bool = False
 
 
 def _owner(actor: Actor) -> int:

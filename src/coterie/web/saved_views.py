@@ -8,6 +8,7 @@ from starlette.datastructures import QueryParams
 
 from coterie import ids
 from coterie.directory import views
+from coterie.directory.schemas import SavedViewSave
 from coterie.errors import Invalid
 from coterie.web.deps import FormDep, OperatorDep, SessionDep, WebRoute, check_csrf, flash, redirect
 from coterie.web.table import TableState
@@ -25,7 +26,7 @@ def save(request: Request, session: SessionDep, op: OperatorDep, form: FormDep) 
     state = _state(form)
     name = str(form.get("name", "")).strip()
     try:
-        data = views.SavedViewSave(
+        data = SavedViewSave(
             name=name,
             filter=state.rule_json() if state.filter else None,
             sort=state.sort,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.conftest import make_user
 
 from coterie.actor import Actor, Origin, Role
 from coterie.directory import forms, views
-from coterie.directory.schemas import FieldCreate
+from coterie.directory.schemas import FieldCreate, SavedViewSave
 from coterie.errors import Forbidden, Invalid, NotFound
 from coterie.rules import FieldType
+from tests.conftest import make_user
 
 
 def operator(session: Session, admin: Actor, role: Role = Role.READ_ONLY) -> Actor:
@@ -32,7 +32,7 @@ def test_save_replace_default_and_delete(session: Session, admin: Actor) -> None
         session,
         actor=me,
         table="users",
-        data=views.SavedViewSave(
+        data=SavedViewSave(
             name="Pro",
             filter={"all": [{"field": "attributes.plan", "op": "eq", "value": "Pro"}]},
             columns=["attributes.plan"],
@@ -44,7 +44,7 @@ def test_save_replace_default_and_delete(session: Session, admin: Actor) -> None
         session,
         actor=me,
         table="users",
-        data=views.SavedViewSave(
+        data=SavedViewSave(
             name="Newest",
             sort="created_at",
             descending=True,
@@ -60,7 +60,7 @@ def test_save_replace_default_and_delete(session: Session, admin: Actor) -> None
         session,
         actor=me,
         table="users",
-        data=views.SavedViewSave(name="Pro", sort="full_name", page_size=50),
+        data=SavedViewSave(name="Pro", sort="full_name", page_size=50),
     )
     assert replaced.id == first.id
     assert replaced.filter is None
@@ -78,7 +78,7 @@ def test_save_replace_default_and_delete(session: Session, admin: Actor) -> None
 def test_views_are_personal(session: Session, admin: Actor) -> None:
     mine = operator(session, admin, Role.STANDARD)
     theirs = operator(session, admin, Role.ADMIN)
-    view = views.save(session, actor=mine, table="users", data=views.SavedViewSave(name="Mine"))
+    view = views.save(session, actor=mine, table="users", data=SavedViewSave(name="Mine"))
     assert views.list_views(session, actor=theirs, table="users") == []
     with pytest.raises(NotFound):
         views.get(session, actor=theirs, view_id=view.id)
@@ -102,7 +102,7 @@ def test_views_that_could_not_be_shown_are_refused(
 ) -> None:
     me = operator(session, admin)
     with pytest.raises(Invalid) as caught:
-        views.save(session, actor=me, table="users", data=views.SavedViewSave(**data))
+        views.save(session, actor=me, table="users", data=SavedViewSave(**data))
     assert caught.value.errors[0].field.startswith(field)
     with pytest.raises(Invalid):
         views.list_views(session, actor=me, table="groups")

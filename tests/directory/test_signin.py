@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.conftest import make_user
 
 from coterie.actor import Actor, Origin, Role
 from coterie.directory import signin
 from coterie.errors import Forbidden, Unauthorized
 from coterie.events.models import AuditEntry
 from coterie.workspaces.models import Workspace
+from tests.conftest import make_user
 
 PASSWORD = "a long password"
 
