@@ -29,11 +29,68 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
+import _common
 
 TARGET_RPS = 1500.0
 TARGET_P99_MS = 50.0
 SAMPLE = 5000
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a live process and all its live descendants (uvicorn and its workers)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def postgres_cpu(backend: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the bench database (0 on SQLite).
+
+    A lower bound: backends that the connection pool closes and opens during the run (it keeps 5
+    and discards its overflow) are not counted.
+    """
+    if backend != "postgresql":
+        return 0.0
+    import psycopg
+
+    with psycopg.connect(_common.psycopg_url(backend), autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+    return sum(tree_cpu(pid) for pid in pids)
+
+
+def steal_percent(seconds: float = 1.0) -> float:
+    """The share of CPU time the hypervisor gave to other machines, sampled over `seconds`."""
+
+    def sample() -> list[int]:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+
+    before = sample()
+    time.sleep(seconds)
+    after = sample()
+    delta = [b - a for a, b in zip(before, after, strict=False)]
+    return 100.0 * delta[7] / max(1, sum(delta))
 
 
 def free_port() -> int:
@@ -61,8 +118,10 @@ def prepare(backend: str) -> tuple[str, list[str]]:
             session, actor=admin, name=f"bench-{secrets.token_hex(3)}", role=Role.READ_ONLY
         )
         chosen = session.scalars(
-            select(User.id).where(User.workspace_id == workspace.id)
-            .order_by(func.random()).limit(SAMPLE)
+            select(User.id)
+            .where(User.workspace_id == workspace.id)
+            .order_by(func.random())
+            .limit(SAMPLE)
         ).all()
     engine.dispose()
     return secret, [f"/api/v1/users/{ids.encode(i)}" for i in chosen]
@@ -93,9 +152,20 @@ class Server:
             "PYTHONPATH": str(_common.SRC),
         }
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "coterie.app:create_app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-            "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "coterie.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ]
         self.process = subprocess.Popen(command, env=env, cwd=_common.ROOT)
 
@@ -132,13 +202,26 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(port: int, script: Path, seconds: int, connections: int, threads: int) -> dict[str, Any]:
+def run_wrk(
+    port: int, script: Path, seconds: int, connections: int, threads: int
+) -> dict[str, Any]:
     out = subprocess.run(
         [
-            "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-            "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{port}",
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
         ],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     found: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for pct in ("50", "90", "99"):
@@ -151,14 +234,37 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int, threads: in
     return found
 
 
+_WAITING = (
+    "Condition.wait",
+    "EpollSelector.select",
+    "_PollLikeSelector.select",
+    "select ",
+    "Connection.wait (psycopg",  # waiting for the database
+)
+
+
 def profile(server: Server, port: int, script: Path, seconds: int, connections: int) -> None:
     """py-spy on the (single-process) server while wrk loads it; prints the top costs."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     raw = Path(tempfile.mkdtemp()) / "profile.txt"
     recorder = subprocess.Popen(
-        [spy, "record", "--format", "raw", "--rate", "200", "-d", str(seconds), "-o", str(raw),
-         "-p", str(server.process.pid)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "--nonblocking",
+            "-d",
+            str(seconds),
+            "-o",
+            str(raw),
+            "-p",
+            str(server.process.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(1)
     result = run_wrk(port, script, seconds - 2, connections, 1)
@@ -170,15 +276,15 @@ def profile(server: Server, port: int, script: Path, seconds: int, connections: 
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [f for f in stack.split(";") if f]
-        if not frames:
-            continue
+        if not frames or frames[-1].startswith(_WAITING):
+            continue  # an idle worker thread or the event loop waiting for work
         n = int(count)
         total += n
         names = [re.sub(r" \((.*?)(/site-packages/|/src/)", r" (", f) for f in frames]
         for name in set(names):
             inclusive[name] += n
         leaf[names[-1]] += n
-    print(f"  {total} samples (all threads, idle excluded); top by inclusive time:")
+    print(f"  {total} busy samples (all threads); top by inclusive time:")
     for name, n in inclusive.most_common(40):
         print(f"    {100 * n / total:5.1f}%  {name[:120]}")
     print("  top by self time:")
@@ -186,12 +292,19 @@ def profile(server: Server, port: int, script: Path, seconds: int, connections: 
         print(f"    {100 * n / total:5.1f}%  {name[:120]}")
 
 
-def run(backend: str, workers_list: list[int], seconds: int, connections: int,
-        do_profile: bool = False) -> dict[str, Any]:
+def run(
+    backend: str, workers_list: list[int], seconds: int, connections: int, do_profile: bool = False
+) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     secret, paths = prepare(backend)
-    results: dict[str, Any] = {"duration_s": seconds, "connections": connections, "ids": len(paths)}
+    results: dict[str, Any] = {
+        "duration_s": seconds,
+        "connections": connections,
+        "ids": len(paths),
+        "steal_percent_before": steal_percent(),
+        "loadavg_before": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         script = wrk_script(secret, paths, Path(tmp))
         print(
@@ -206,9 +319,15 @@ def run(backend: str, workers_list: list[int], seconds: int, connections: int,
                     profile(server, server.port, script, seconds, connections)
                     continue
                 run_wrk(server.port, script, 3, connections, 1)  # warm every worker
+                app_cpu, db_cpu = tree_cpu(server.process.pid), postgres_cpu(backend)
                 found = run_wrk(server.port, script, seconds, connections, 1)
+                app_cpu = tree_cpu(server.process.pid) - app_cpu
+                db_cpu = postgres_cpu(backend) - db_cpu
+            found["app_cpu_ms_per_request"] = 1000 * app_cpu / found["requests"]
+            found["db_cpu_ms_per_request"] = 1000 * db_cpu / found["requests"]
             found["met"] = (
-                found["rps"] >= TARGET_RPS and found["p99_ms"] < TARGET_P99_MS
+                found["rps"] >= TARGET_RPS
+                and found["p99_ms"] < TARGET_P99_MS
                 and found["non_2xx"] == 0
             )
             results[f"workers_{workers}"] = found
@@ -217,6 +336,11 @@ def run(backend: str, workers_list: list[int], seconds: int, connections: int,
                 f"{found['rps']:8,.0f} req/s   p50 {found['p50_ms']:6.1f} ms   p90 "
                 f"{found['p90_ms']:6.1f} ms   p99 {found['p99_ms']:6.1f} ms   non-2xx "
                 f"{found['non_2xx']}   target {'met' if found['met'] else 'MISSED'}",
+            )
+            _common.line(
+                "",
+                f"server CPU per request: app {found['app_cpu_ms_per_request']:.2f} ms, "
+                f"database (live backends only) {found['db_cpu_ms_per_request']:.2f} ms",
             )
     if not do_profile:
         _common.record(backend, "http_get", results)

@@ -17,7 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
+import _common
 
 PAGE = 25
 DEEP_PAGE = 10_000
@@ -39,8 +39,30 @@ def reference_sql(backend: str, kind: str) -> str:
     return f"SELECT * FROM users WHERE {where} ORDER BY {order} LIMIT {PAGE + 1}"
 
 
-def run(backend: str, runs: int, explain: bool = False) -> dict[str, Any]:
-    from sqlalchemy import event, text
+STATISTICS = "CREATE STATISTICS IF NOT EXISTS bench_plan ON ((attributes->>'plan')) FROM users"
+
+
+def set_statistics(backend: str, on: bool) -> None:
+    """Add (or drop) PostgreSQL expression statistics on the filtered key, then re-analyze."""
+    import psycopg
+
+    with psycopg.connect(_common.psycopg_url(backend), autocommit=True) as conn:
+        conn.execute(STATISTICS if on else "DROP STATISTICS IF EXISTS bench_plan")
+        conn.execute("ANALYZE users")
+
+
+def run(backend: str, runs: int, explain: bool = False, statistics: bool = False) -> dict[str, Any]:
+    if statistics and backend == "postgresql":
+        set_statistics(backend, True)
+        try:
+            return _run(backend, runs, explain, "list_pages_with_statistics")
+        finally:
+            set_statistics(backend, False)
+    return _run(backend, runs, explain, "list_pages")
+
+
+def _run(backend: str, runs: int, explain: bool, figure: str) -> dict[str, Any]:
+    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from coterie import actor as actors
@@ -79,8 +101,13 @@ def run(backend: str, runs: int, explain: bool = False) -> dict[str, Any]:
     def product(kind: str) -> Any:
         with Session(engine) as session:
             page = listing.list_users(
-                session, actor=admin, rule=rule, sort="full_name", size=PAGE,
-                cursor=cursors[kind], with_total=False,
+                session,
+                actor=admin,
+                rule=rule,
+                sort="full_name",
+                size=PAGE,
+                cursor=cursors[kind],
+                with_total=False,
             )
             return [u.id for u in page.items]
 
@@ -95,11 +122,16 @@ def run(backend: str, runs: int, explain: bool = False) -> dict[str, Any]:
             return [r.id for r in rows]
 
     print(
-        f"list_pages on {backend}: {matching:,} of the workspace match {_common.FILTER!r}, "
+        f"{figure} on {backend}: {matching:,} of the workspace match {_common.FILTER!r}, "
         f"{pages:,} pages of {PAGE}; deep page = page {deep:,}; median of {runs} runs",
         flush=True,
     )
-    results: dict[str, Any] = {"matching": matching, "pages": pages, "deep_page": deep, "runs": runs}
+    results: dict[str, Any] = {
+        "matching": matching,
+        "pages": pages,
+        "deep_page": deep,
+        "runs": runs,
+    }
     for kind in ("first", "deep", "last"):
         product_ms, product_ids = _common.median_ms(lambda k=kind: product(k), runs)
         reference_ms, reference_ids = _common.median_ms(lambda k=kind: reference(k), runs)
@@ -121,14 +153,14 @@ def run(backend: str, runs: int, explain: bool = False) -> dict[str, Any]:
         )
     if explain:
         _explain(engine, backend, product, list(cursors))
-    _common.record(backend, "list_pages", results)
+    _common.record(backend, figure, results)
     engine.dispose()
     return results
 
 
 def _explain(engine: Any, backend: str, product: Any, kinds: list[str]) -> None:
     """Print the plan of the page query the product sends, for each page."""
-    from sqlalchemy import event, text
+    from sqlalchemy import event
 
     captured: list[tuple[str, Any]] = []
 
@@ -156,8 +188,13 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), required=True)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="PostgreSQL: with expression statistics on attributes->>'plan' (dropped afterwards)",
+    )
     args = parser.parse_args()
-    run(args.db, args.runs, args.explain)
+    run(args.db, args.runs, args.explain, args.statistics)
 
 
 if __name__ == "__main__":

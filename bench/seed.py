@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-import people  # noqa: E402
+import _common
+import people
 
 FIELDS = (
     ("plan", "Plan", "enum", ["Free", "Pro", "Enterprise"]),
@@ -61,7 +61,8 @@ def create_workspace(url: str) -> int:
         admin = actor.system(workspace.id, label="bench seed")
         for key, label, kind, options in FIELDS:
             forms.create_field(
-                session, actor=admin,
+                session,
+                actor=admin,
                 data=FieldCreate(key=key, label=label, type=FieldType(kind), options=options),
             )
         workspace_id = workspace.id
@@ -117,9 +118,7 @@ def _load_postgres(url: str, workspace_id: int, count: int, seed: int) -> dict[s
 
 def _sqlite_row(row: tuple) -> tuple:
     # SQLAlchemy's SQLite DateTime stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC).
-    return tuple(
-        v.isoformat(" ", "microseconds") if hasattr(v, "isoformat") else v for v in row
-    )
+    return tuple(v.isoformat(" ", "microseconds") if hasattr(v, "isoformat") else v for v in row)
 
 
 def _load_sqlite(url: str, workspace_id: int, count: int, seed: int) -> dict[str, float]:
