@@ -98,7 +98,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def get_engine() -> Engine:
     from coterie.settings import get_settings
 
-    return make_engine(get_settings().database_url)
+    settings = get_settings()
+    if settings.database_url.startswith(("postgresql:", "postgresql+")):
+        # Enough connections for a worker's thread pool; the default 5 made new connections
+        # under load (bench/RESULTS.md, HTTP).
+        return make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=10)
+    return make_engine(settings.database_url)
 
 
 @lru_cache(maxsize=1)

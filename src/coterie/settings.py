@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     port: int = 8000
     login_attempts_per_minute: int = 10
     export_batch_size: int = 5000
+    db_pool_size: int = Field(32, description="PostgreSQL connections kept per process")
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

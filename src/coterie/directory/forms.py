@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.actor import Actor
+from coterie.directory.fields import KEY_PATTERN
 from coterie.directory.models import Field, Form, FormField
 from coterie.directory.schemas import (
     FieldCreate,
@@ -60,6 +62,29 @@ def get_field(session: Session, *, actor: Actor, field_id: int) -> Field:
     return field
 
 
+def statistics_name(key: str) -> str:
+    """A name within PostgreSQL's 63 characters, unique per key."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:8]
+    return f"users_attr_{key[:40]}_{digest}"
+
+
+def _ensure_statistics(session: Session, key: str) -> None:
+    """Let PostgreSQL's planner estimate filters on this custom field.
+
+    Without statistics on `attributes->>'key'` it guesses that almost no one matches and scans
+    the whole table for every page; with them it walks the sort index (docs/performance.md).
+    The statistics are table-wide, shared by every workspace with a field of this key.
+    """
+    if session.get_bind().dialect.name != "postgresql" or not KEY_PATTERN.match(key):
+        return
+    session.execute(
+        text(
+            f'CREATE STATISTICS IF NOT EXISTS "{statistics_name(key)}" '
+            f"ON ((attributes ->> '{key}')) FROM users"
+        )
+    )
+
+
 def create_field(session: Session, *, actor: Actor, data: FieldCreate) -> Field:
     require_write(actor)
     options = _check_options(data.type, data.options)
@@ -78,6 +103,7 @@ def create_field(session: Session, *, actor: Actor, data: FieldCreate) -> Field:
     )
     session.add(field)
     session.flush()
+    _ensure_statistics(session, field.key)
     audit.record(
         session,
         actor=actor,
