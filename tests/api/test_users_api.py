@@ -152,3 +152,12 @@ def test_bad_filter_sort_and_size_are_400(client: TestClient) -> None:
         assert response.json()["errors"][0]["field"].startswith(field)
     assert client.get("/api/v1/users", params={"size": 201}).status_code == 422
     assert client.get("/api/v1/users/export.csv", params={"sort": "nope"}).status_code == 400
+
+
+def test_sort_by_user_id(client: TestClient) -> None:
+    for i in range(5):
+        _create(client, full_name=f"P{i}", email=f"p{i}@example.com")
+    ids = [u["id"] for u in client.get("/api/v1/users", params={"sort": "id"}).json()["items"]]
+    assert ids == sorted(ids)
+    down = client.get("/api/v1/users", params={"sort": "id", "order": "desc"}).json()["items"]
+    assert [u["id"] for u in down] == sorted(ids, reverse=True)

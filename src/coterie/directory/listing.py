@@ -40,8 +40,9 @@ from coterie.rules import FieldType, Rule, to_sql
 from coterie.workspaces import service as workspaces
 
 # Columns that can never be NULL sort with a plain row comparison (index friendly).
-_NOT_NULL = {"full_name", "source", "status", "role", "created_at", "updated_at"}
+_NOT_NULL = {"id", "full_name", "source", "status", "role", "created_at", "updated_at"}
 SORTABLE = (
+    "id",
     "full_name",
     "first_name",
     "last_name",
