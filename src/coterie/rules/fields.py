@@ -1,18 +1,19 @@
 """The fields a rule can name, registered by each domain; this package knows no domain.
 
 A domain describes each filterable field once (its name in rules, its type and the column that
-holds it) and the rule engine compiles and validates against that catalog.
+holds it) and the rule engine compiles and validates against that catalog. Group membership
+(`member_of`) is not a column: the groups domain plugs it in as a `MembershipSource`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement
 
@@ -117,19 +118,50 @@ class FieldSpec:
             raise ValueError(f"{self.name}: only enum fields take options")
 
 
+MEMBER_OF = "member_of"
+
+
+class MembershipSource(Protocol):
+    """How rules read `member_of`; the groups domain provides it, so this package knows no group.
+
+    The two tests must agree, as the evaluators do: `sql_contains` is typically an EXISTS over
+    the memberships of the row being filtered (never NULL), and `python_contains` reads the
+    record's `"member_of"`, the set of ids of the groups the person is in.
+    """
+
+    def known(self, group_id: str) -> bool:
+        """Whether a rule may name this group; an unknown one makes the rule `Invalid`."""
+
+    def sql_contains(self, group_ids: Sequence[str]) -> ColumnElement[bool]:
+        """TRUE for the rows whose person is in at least one of the groups, else FALSE."""
+
+    def python_contains(self, record: Mapping[str, Any], group_ids: Sequence[str]) -> bool:
+        """Whether the person the record describes is in at least one of the groups."""
+
+
 class FieldCatalog:
     """The fields one kind of record can be filtered on, looked up case-insensitively.
 
     SCIM attribute names are case-insensitive (RFC 7644 §3.10), so `Full_Name` finds `full_name`.
+    `member_of` is reserved: rules may use it when the catalog has a `membership` source.
     """
 
-    def __init__(self, specs: Iterable[FieldSpec]) -> None:
+    def __init__(
+        self, specs: Iterable[FieldSpec], *, membership: MembershipSource | None = None
+    ) -> None:
         self._specs: dict[str, FieldSpec] = {}
+        self.membership = membership
         for spec in specs:
             key = spec.name.casefold()
+            if key == MEMBER_OF:
+                raise ValueError(f"{MEMBER_OF!r} is reserved for group membership")
             if key in self._specs:
                 raise ValueError(f"field {spec.name!r} is registered twice")
             self._specs[key] = spec
+
+    def with_membership(self, membership: MembershipSource) -> FieldCatalog:
+        """The same fields, and `member_of` read through `membership`."""
+        return FieldCatalog(self._specs.values(), membership=membership)
 
     def get(self, name: str, *, at: str) -> FieldSpec:
         spec = self._specs.get(name.casefold())
@@ -139,6 +171,8 @@ class FieldCatalog:
 
     def _unknown(self, name: str) -> str:
         names = [spec.name for spec in self._specs.values()]
+        if self.membership is not None:
+            names.append(MEMBER_OF)
         if len(names) <= 12:
             return f"unknown field {name!r}; known fields: {', '.join(sorted(names))}"
         close = difflib.get_close_matches(name, names, n=3)

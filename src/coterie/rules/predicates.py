@@ -2,7 +2,7 @@
 
 Both evaluators (SQL and Python) implement these tests rather than the twenty operators, so they
 cannot disagree on what an operator means: `ne` is `eq` negated, `before` is an open range, a
-date `eq` is the range of that day.
+date `eq` is the range of that day. They also compare against the same bounds (`stored_bound`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
 from coterie import errors
-from coterie.rules.fields import OPERATORS, FieldCatalog, FieldSpec, FieldType
+from coterie.rules.fields import (
+    OPERATORS,
+    FieldCatalog,
+    FieldSpec,
+    FieldType,
+    format_date,
+    format_datetime,
+)
 from coterie.rules.fields import Operator as Op
 from coterie.rules.tree import Condition
 
@@ -237,10 +247,12 @@ class _Reader:
     def number(self, value: Scalar, at: str | None = None) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(f"needs a number, got {_show(value)}", at)
-        if self.spec.type is FieldType.INTEGER and not isinstance(value, int):
+        if self.spec.type is FieldType.INTEGER and isinstance(value, float):
             if not value.is_integer():
                 raise self.fail(f"needs a whole number, got {_show(value)}", at)
-            return int(value)
+            value = int(value)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise self.fail(f"needs a number within ±2^63, got {value}", at)  # a BIGINT
         return value
 
     def text(self, value: object, at: str | None = None) -> str:
@@ -265,3 +277,28 @@ class _Reader:
 
 def _show(value: object) -> str:
     return "a list" if isinstance(value, list) else json.dumps(value, ensure_ascii=False)
+
+
+def stored_bound(bound: Bound, spec: FieldSpec) -> object:
+    """A range bound in the form the field stores: JSON strings, dates or datetimes for columns."""
+    if isinstance(bound, datetime):
+        if spec.json_key is None:
+            return bound
+        # Stored values are whole seconds, so rounding a bound up keeps `>=` and `<` exact.
+        if bound.microsecond:
+            bound = bound.replace(microsecond=0) + timedelta(seconds=1)
+        return format_datetime(bound)
+    if isinstance(bound, date):
+        if spec.json_key is not None:
+            return format_date(bound)
+        if holds_datetimes(spec):
+            return datetime.combine(bound, time(), UTC)  # a date field on a UTC column
+    return bound
+
+
+def holds_datetimes(spec: FieldSpec) -> bool:
+    """The field's column stores datetimes (a date field may read a UTC datetime column)."""
+    column_type = spec.column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    return isinstance(column_type, DateTime)

@@ -13,30 +13,35 @@ Semantics (docs/rules.md has the long form):
   escape character in the value match themselves.
 - A date value names a whole (UTC) day: on a datetime field `eq "2024-05-01"` is that day, `gt`
   is after it, `lte` is up to its end. `within_last N` is from N days before `now` up to `now`.
+- `member_of` is the catalog's MembershipSource's `sql_contains` (an EXISTS), negated for
+  ne/not_in.
+
+Validation and the reduction of operators to tests are shared with the Python evaluator
+(`rules.checked`); only the last step, the tests themselves, is written here.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, and_, func, not_, or_
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, func, literal, not_, or_
 
 from coterie.rules import _access
-from coterie.rules.fields import FieldCatalog, FieldSpec, format_date, format_datetime
+from coterie.rules.checked import Checked, Leaf, check
+from coterie.rules.fields import FieldCatalog, FieldSpec
 from coterie.rules.fields import Operator as Op
+from coterie.rules.membership import Membership
 from coterie.rules.predicates import (
-    Bound,
     Has,
     Like,
     OneOf,
     Predicate,
     Present,
     Range,
-    predicate,
+    stored_bound,
 )
-from coterie.rules.tree import AllOf, AnyOf, Condition, Rule, child_path, children
+from coterie.rules.tree import Rule
 
 DIALECTS = ("sqlite", "postgresql")
 
@@ -50,19 +55,25 @@ def to_sql(
     """
     if dialect not in DIALECTS:
         raise ValueError(f"rules compile for {' and '.join(DIALECTS)}, not {dialect!r}")
-    if now.tzinfo is None:
-        raise ValueError("naive datetime given where UTC was expected")
-    if isinstance(rule, Condition):
-        return _predicate_sql(predicate(rule, catalog, now=now, at=at), dialect)
-    parts = [
-        to_sql(child, catalog, dialect=dialect, now=now, at=child_path(rule, at, index))
-        for index, child in enumerate(children(rule))
-    ]
-    if isinstance(rule, AllOf):
+    return _sql(check(rule, catalog, now=now, at=at), dialect)
+
+
+def _sql(node: Checked, dialect: str) -> ColumnElement[bool]:
+    if isinstance(node, Leaf):
+        if isinstance(node.reduced, Membership):
+            return _membership_sql(node.reduced)
+        return _predicate_sql(node.reduced, dialect)
+    parts = [_sql(part, dialect) for part in node.parts]
+    if node.kind == "all":
         return and_(*parts)
-    if isinstance(rule, AnyOf):
+    if node.kind == "any":
         return or_(*parts)
     return not_(parts[0])
+
+
+def _membership_sql(test: Membership) -> ColumnElement[bool]:
+    found = test.source.sql_contains(test.group_ids)
+    return not_(found) if test.negated else found
 
 
 def _predicate_sql(pred: Predicate, dialect: str) -> ColumnElement[bool]:
@@ -75,7 +86,8 @@ def _predicate_sql(pred: Predicate, dialect: str) -> ColumnElement[bool]:
         value = _access.value(spec, dialect)
         if isinstance(test, OneOf):
             target = func.lower(value) if test.fold_case else value
-            compared = target.in_(test.values) if len(test.values) > 1 else target == test.values[0]
+            values = [_literal(item) for item in test.values]
+            compared = target.in_(values) if len(values) > 1 else target == values[0]
         elif isinstance(test, Like):
             compared = _like(func.lower(value), test)
         else:
@@ -95,33 +107,17 @@ def _like(target: ColumnElement[Any], test: Like) -> ColumnElement[bool]:
 def _range(value: ColumnElement[Any], test: Range, spec: FieldSpec) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if test.low is not None:
-        low = _bound(test.low, spec)
+        low = _literal(stored_bound(test.low, spec))
         parts.append(value >= low if test.low_inclusive else value > low)
     if test.high is not None:
-        high = _bound(test.high, spec)
+        high = _literal(stored_bound(test.high, spec))
         parts.append(value <= high if test.high_inclusive else value < high)
     return and_(*parts)
 
 
-def _bound(bound: Bound, spec: FieldSpec) -> object:
-    """A range bound as the column stores it: JSON strings, or dates/datetimes for columns."""
-    if isinstance(bound, datetime):
-        if spec.json_key is None:
-            return bound
-        # Stored values are whole seconds, so rounding a bound up keeps `>=` and `<` exact.
-        if bound.microsecond:
-            bound = bound.replace(microsecond=0) + timedelta(seconds=1)
-        return format_datetime(bound)
-    if isinstance(bound, date):
-        if spec.json_key is not None:
-            return format_date(bound)
-        if _holds_datetimes(spec):
-            return datetime.combine(bound, time(), UTC)  # a date field on a UTC column
-    return bound
-
-
-def _holds_datetimes(spec: FieldSpec) -> bool:
-    column_type = spec.column.type
-    if isinstance(column_type, TypeDecorator):
-        column_type = column_type.impl_instance
-    return isinstance(column_type, DateTime)
+def _literal(value: object) -> object:
+    """A number bound with a type of its own: SQLAlchemy types an IN list by its first value, and
+    PostgreSQL would then cast `0.1` in `x IN (1, 0.1)` to an integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return literal(value, BigInteger() if isinstance(value, int) else Float())
