@@ -10,9 +10,9 @@ from coterie.directory.schemas import FieldCreate
 from coterie.rules import FieldType
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_new_field_gets_planner_statistics_on_postgresql(session: Session, admin: Actor) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("extended statistics are a PostgreSQL feature; SQLite plans without them")
+    """Extended statistics are a PostgreSQL feature; SQLite plans without them."""
     forms.create_field(
         session, actor=admin, data=FieldCreate(key="tier", label="Tier", type=FieldType.TEXT)
     )
