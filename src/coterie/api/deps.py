@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -15,7 +15,9 @@ from coterie.db import get_sessionmaker
 from coterie.errors import Unauthorized
 
 
-def db_session() -> Iterator[Session]:
+async def db_session() -> AsyncIterator[Session]:
+    """A session per request. Async so FastAPI needs no thread hand-off to open and close it:
+    opening does no I/O, and closing only returns the connection to the pool."""
     with get_sessionmaker()() as session:
         yield session
 
