@@ -104,11 +104,15 @@ def _before(key: SortKey, row_id: ColumnElement[Any], value: Any, cid: int, desc
     return and_(expr.is_not(None), ahead) if key.nullable else ahead
 
 
-def _order(key: SortKey, row_id: ColumnElement[Any], desc: bool) -> list[Any]:
+def _order(key: SortKey, row_id: ColumnElement[Any], desc: bool, backwards: bool) -> list[Any]:
+    """The page order (NULLs last), or its exact reverse when walking backwards."""
     expr = key.expression
-    main = expr.desc() if desc else expr.asc()
-    tie = row_id.desc() if desc else row_id.asc()
-    return [main.nulls_last() if key.nullable else main, tie]
+    flip = desc != backwards
+    main = expr.desc() if flip else expr.asc()
+    if key.nullable:
+        main = main.nulls_first() if backwards else main.nulls_last()
+    tie = row_id.desc() if flip else row_id.asc()
+    return [main, tie]
 
 
 def paginate(
@@ -130,13 +134,7 @@ def paginate(
     if where is not None and where.direction != "last":
         pick = _before if where.direction == "prev" else _after
         keyed = keyed.where(pick(key, row_id, where.value, where.row_id or 0, descending))
-    order_desc = descending != backwards
-    order = _order(key, row_id, order_desc)
-    if backwards and key.nullable:
-        # Walking backwards, the NULLs that sort last come first.
-        _main, tie = order
-        expr = key.expression
-        order = [(expr.desc() if order_desc else expr.asc()).nulls_first(), tie]
+    order = _order(key, row_id, descending, backwards)
     rows = list(session.execute(keyed.order_by(*order).limit(size + 1)).all())
     more = len(rows) > size
     rows = rows[:size]

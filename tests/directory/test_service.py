@@ -167,3 +167,10 @@ def test_filter_on_identifier_uses_the_normalized_value(session: Session, admin:
     make_user(session, admin, full_name="Other", phone="+447911123457")
     page = listing.list_users(session, actor=admin, rule=parse_filter('phone eq "07911 123456"'))
     assert [u.full_name for u in page.items] == ["Target"]
+
+
+def test_an_update_cannot_remove_the_last_contact(session: Session, admin: Actor) -> None:
+    user = make_user(session, admin, email="only@example.com")
+    with pytest.raises(Invalid) as caught:
+        users.update(session, actor=admin, user_id=user.id, data=UserUpdate(email=None))
+    assert caught.value.errors[0].field == "phone"

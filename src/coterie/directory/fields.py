@@ -19,7 +19,6 @@ CHANNELS = ("whatsapp", "instagram", "email", "phone", "sms")
 SOURCES = ("internal", "import", "integration", "scim", "app")
 STATUSES = ("active", "deactivated")
 ROLES = ("none", "identified_only", "read_only", "standard", "admin")
-TIMELINE_KINDS = ("note", "ticket", "conversation", "media")
 
 
 def coerce(field: Field, value: Any, *, region: str) -> Any:

@@ -135,12 +135,7 @@ def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, crea
         user.full_name = " ".join(p for p in (user.first_name, user.last_name) if p)
     if not user.full_name:
         raise Invalid("A person needs a full name or a first name", field="full_name")
-    if (
-        not any(
-            getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")
-        )
-        and creating
-    ):
+    if not any(getattr(user, k) for k in IDENTIFIERS):
         raise Invalid(
             "A person needs at least one contact: phone, email, WhatsApp, Instagram or external id",
             field="phone",
@@ -183,10 +178,6 @@ def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) ->
         require_write(actor)
     before = snapshot(user)
     _apply(session, actor=actor, user=user, data=data, creating=False)
-    if not any(
-        getattr(user, k) for k in ("phone", "email", "whatsapp", "instagram", "external_id")
-    ):
-        raise Invalid("A person needs at least one contact", field="phone")
     user.updated_at = utcnow()
     _flush(session, workspace_id=actor.workspace_id, user=user)
     old, new = audit.changes(before, snapshot(user))

@@ -179,7 +179,6 @@ def download(session: SessionDep, op: OperatorDep, user_id: str, entry_id: str) 
     return FileResponse(
         timeline.media_path(entry),
         media_type=entry.content_type or "application/octet-stream",
+        # Always a download (FileResponse sets `attachment`); the app adds `nosniff` everywhere.
         filename=entry.file_name or "file",
-        # Always a download (FileResponse sets `attachment`), never sniffed into HTML.
-        headers={"X-Content-Type-Options": "nosniff"},
     )
