@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_all.py                  # 1,000,000 people, both databases
     .venv/bin/python bench/run_all.py --quick          # 20,000 people, shorter runs
     .venv/bin/python bench/run_all.py --db postgresql --skip-seed
+    .venv/bin/python bench/run_all.py --only groups     # the User Groups figures alone
 
 Each benchmark runs in its own process and records its figures in bench/.data/results-<db>.json;
 the summary (markdown, the tables of bench/RESULTS.md) goes to bench/.data/summary.md. A database
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 
 QUICK_USERS = 20_000
+PARTS = ("pages", "count", "export", "http", "groups")
 
 
 def step(*args: str) -> None:
@@ -163,7 +165,67 @@ def summary(backends: list[str]) -> str:
                         f"| {w['p99_ms']:.1f} ms | {w['app_cpu_ms_per_request']:.2f} ms "
                         f"| {_yes(w['met'])} |"
                     )
+        lines += groups_summary(r)
     return "\n".join(lines) + "\n"
+
+
+def groups_summary(r: dict[str, Any]) -> list[str]:
+    """The User Groups figures (bench/groups*.py) as markdown tables."""
+    lines: list[str] = []
+    if "groups_materialize" in r:
+        m = r["groups_materialize"]
+        lines += [
+            "",
+            f"New dynamic group, `{m['rule']}` ({m['members']:,} people), median of {m['runs']}:",
+            "",
+            "| | wall | CPU (client + server) | target <= 1.2x |",
+            "|---|---:|---:|---|",
+            f"| groups.service.create | {m['ms']:,.0f} ms | {m['cpu_ms']:,.0f} ms | |",
+            f"| hand-written INSERT ... SELECT | {m['reference_ms']:,.0f} ms | "
+            f"{m['reference_cpu_ms']:,.0f} ms | |",
+            f"| product / reference | {m['ratio']:.2f}x | {m['cpu_ratio']:.2f}x | "
+            f"{_yes(m['met'])} |",
+        ]
+    if "groups_delta" in r:
+        d = r["groups_delta"]
+        lines += [
+            "",
+            f"Re-evaluating `{d['rule']}` ({d['members']:,} members) after {d['changed']:,} "
+            f"people changed ({d['added']:,} join, {d['removed']:,} leave), median of "
+            f"{d['runs']}: `evaluate_since` {d['since_ms']:,.0f} ms, full `evaluate` "
+            f"{d['full_ms']:,.0f} ms ({d['ratio']:.3f}x; faster: {_yes(d['met'])}).",
+        ]
+    if "groups_updates" in r:
+        lines += [
+            "",
+            "| one person's update, dynamic groups | compile once | people.update p50 / p99 "
+            "| directory update p50 / p99 | added p50 / p99 | target | met |",
+            "|---|---:|---:|---:|---:|---|---|",
+        ]
+        for groups, u in r["groups_updates"].items():
+            lines.append(
+                f"| {int(groups):,} ({u['plan_rules']:,} read plan) | {u['compile_ms']:,.0f} ms "
+                f"| {u['product_p50_ms']:.2f} / {u['product_p99_ms']:.2f} ms "
+                f"| {u['reference_p50_ms']:.2f} / {u['reference_p99_ms']:.2f} ms "
+                f"| {u['added_p50_ms']:.2f} / {u['added_p99_ms']:.2f} ms "
+                f"| p99 < {u['target_ms']} ms | {_yes(u['met'])} |"
+            )
+    if "groups_dashboard" in r:
+        g = r["groups_dashboard"]
+        lines += [
+            "",
+            f"| groups dashboard ({g['groups']:,} groups, with total) | list_groups "
+            "| hand-written SQL | ratio | < 20 ms |",
+            "|---|---:|---:|---:|---|",
+        ]
+        labels = {"first": "first page", "deep": f"page {g['deep_page']}"}
+        for kind in ("first", "deep", "by_members"):
+            e = g[kind]
+            lines.append(
+                f"| {labels.get(kind, 'by member count')} | {e['ms']:.2f} ms "
+                f"| {e['reference_ms']:.2f} ms | {e['ratio']:.1f}x | {_yes(e['met'])} |"
+            )
+    return lines
 
 
 def main() -> None:
@@ -174,24 +236,36 @@ def main() -> None:
     parser.add_argument("--skip-seed", action="store_true", help="use the databases as they are")
     parser.add_argument("--reseed", action="store_true", help="seed even when already seeded")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     args = parser.parse_args()
     users = QUICK_USERS if args.quick else args.users
     runs = "5" if args.quick else "20"
     http_seconds = "5" if args.quick else "20"
+    parts = set(args.only) - ({"http"} if args.skip_http else set())
     start = time.perf_counter()
     for backend in args.db:
         results = _common.DATA / f"results-{backend}.json"
         if not args.skip_seed and (args.reseed or not seeded(backend, users)):
             results.unlink(missing_ok=True)
             step("seed.py", "--db", backend, "--users", str(users))
-        step("list_pages.py", "--db", backend, "--runs", runs)
-        if backend == "postgresql":
-            step("list_pages.py", "--db", backend, "--runs", runs, "--statistics")
-        count = ["count.py", "--db", backend, "--runs", "5" if args.quick else "11"]
-        step(*count, *(["--experiments"] if backend == "postgresql" else []))
-        step("export.py", "--db", backend, "--rounds", "1" if args.quick else "3")
-        if not args.skip_http:
+        if "pages" in parts:
+            step("list_pages.py", "--db", backend, "--runs", runs)
+            if backend == "postgresql":
+                step("list_pages.py", "--db", backend, "--runs", runs, "--statistics")
+        if "count" in parts:
+            count = ["count.py", "--db", backend, "--runs", "5" if args.quick else "11"]
+            step(*count, *(["--experiments"] if backend == "postgresql" else []))
+        if "export" in parts:
+            step("export.py", "--db", backend, "--rounds", "1" if args.quick else "3")
+        if "http" in parts:
             step("http_get.py", "--db", backend, "--duration", http_seconds)
+        if "groups" in parts:
+            # The new group and the delta in a workspace without other groups; then 10,000
+            # groups for the dashboard, kept for the updates, which shrink them to 1,000 and
+            # remove them at the end.
+            step("groups.py", "--db", backend, "--runs", "3" if args.quick else "5")
+            step("groups_dashboard.py", "--db", backend, "--runs", runs, "--keep")
+            step("groups_updates.py", "--db", backend, "--updates", "100" if args.quick else "300")
     text = summary(args.db)
     (_common.DATA / "summary.md").write_text(text)
     print(f"\n{text}\nall done in {time.perf_counter() - start:.0f} s; bench/.data/summary.md")

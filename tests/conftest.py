@@ -24,8 +24,8 @@ from coterie.access import tokens
 from coterie.actor import Actor, Role
 from coterie.api.deps import db_session
 from coterie.app import create_app
-from coterie.directory import service as users
 from coterie.directory.schemas import UserCreate
+from coterie.groups import people
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
 
@@ -148,7 +148,7 @@ def make_user(session: Session, actor: Actor, **fields: Any) -> Any:
         fields.setdefault("full_name", "Test Person")
     if not any(k in fields for k in ("phone", "email", "whatsapp", "instagram", "external_id")):
         fields["email"] = f"{secrets.token_hex(4)}@example.com"
-    return users.create(session, actor=actor, data=UserCreate(**fields))
+    return people.create(session, actor=actor, data=UserCreate(**fields))
 
 
 class Api:

@@ -17,6 +17,8 @@ from coterie.actor import Role
 from coterie.cli import app
 from coterie.directory import passwords
 from coterie.directory.models import Field, User
+from coterie.groups import service as groups
+from coterie.groups.models import Group
 from coterie.workspaces import service as workspaces
 
 PEOPLE = 50
@@ -96,6 +98,25 @@ def test_demo_seeds_people_fields_and_staff(session: Session) -> None:
     contacts = [p for p in people if p.role == "none"]
     assert all(p.phone or p.email or p.whatsapp for p in contacts)
     assert len({p.attributes.get("plan") for p in contacts}) > 1
+
+
+def test_demo_seeds_groups_of_every_kind(session: Session) -> None:
+    workspace = workspaces.find_by_slug(session, slug="demo")
+    assert workspace is not None
+    found = {
+        g.name: g for g in session.scalars(select(Group).where(Group.workspace_id == workspace.id))
+    }
+    kinds = {(g.selection, g.behaviour) for g in found.values()}
+    assert kinds == {("manual", None), ("rule", "static"), ("rule", "dynamic")}
+    vip, beta = found["VIP customers"], found["Beta testers"]
+    assert vip.member_count > 0
+    assert beta.member_count > 0
+    assert vip.tags
+    assert vip.created_by_label == "Dana Admin"
+    assert groups.form_ids(session, group=vip)  # the customer profile form is attached
+    assert any(g.exclude_rule for g in found.values())
+    assert any(vip.id in g.references for g in found.values())  # member_of composes
+    assert all(g.member_count == groups.members_total(session, group=g) for g in found.values())
 
 
 def test_demo_if_empty_leaves_an_existing_workspace_alone(

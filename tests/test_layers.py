@@ -27,7 +27,8 @@ def test_rules_and_shared_base_import_no_domain() -> None:
     domains = ("directory", "groups", "access", "transfer", "engagement", "events", "workspaces")
     src = ROOT / "src" / "coterie"
     bottom = [*src.joinpath("rules").glob("*.py")] + [
-        src / f"{name}.py" for name in ("settings", "db", "errors", "ids", "pagination", "actor")
+        src / f"{name}.py"
+        for name in ("settings", "db", "errors", "ids", "pagination", "actor", "inputs", "uploads")
     ]
     offenders = [
         f"{path.name}: {line.strip()}"

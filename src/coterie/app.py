@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coterie.api import admin, problems, schema, timeline, users
+from coterie.api import admin, groups, imports, problems, schema, timeline, users
 from coterie.settings import Settings, get_settings
 from coterie.web import routes as web_routes
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (users, timeline, schema, admin):
+    for module in (users, groups, imports, timeline, schema, admin):
         api.include_router(module.router)
     app.include_router(api)
     web_routes.install(app, settings)

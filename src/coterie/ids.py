@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
-from coterie.errors import NotFound
+from coterie.errors import Invalid, NotFound
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _LENGTH = 13  # 13 * 5 bits covers 63 bits
@@ -15,12 +16,17 @@ def new_id() -> int:
     return secrets.randbits(63) or 1
 
 
+# Two base-32 digits per lookup: audits of large membership changes encode many thousands of ids.
+_PAIRS = tuple(_ALPHABET[n >> 5] + _ALPHABET[n & 31] for n in range(1024))
+
+
 def encode(value: int) -> str:
-    chars = []
-    for _ in range(_LENGTH):
-        value, rest = divmod(value, 32)
-        chars.append(_ALPHABET[rest])
-    return "".join(reversed(chars))
+    """13 digits: one for the top 3 bits, then six pairs of 10 bits."""
+    p = _PAIRS
+    return (
+        f"{_ALPHABET[value >> 60]}{p[value >> 50 & 1023]}{p[value >> 40 & 1023]}"
+        f"{p[value >> 30 & 1023]}{p[value >> 20 & 1023]}{p[value >> 10 & 1023]}{p[value & 1023]}"
+    )
 
 
 def decode(text: str, *, what: str = "record") -> int:
@@ -36,3 +42,14 @@ def decode(text: str, *, what: str = "record") -> int:
     if not 0 < value < 2**63:
         raise NotFound(f"No {what} with id {text!r}")
     return value
+
+
+def decode_all(values: Sequence[str], *, what: str, at: str) -> list[int]:
+    """Ids given in a request body: a malformed one is bad input naming its place, not a 404."""
+    decoded: list[int] = []
+    for index, value in enumerate(values):
+        try:
+            decoded.append(decode(value, what=what))
+        except NotFound:
+            raise Invalid(f"No {what} with id {value!r}", field=f"{at}[{index}]") from None
+    return decoded

@@ -28,6 +28,7 @@ Direction = Literal["next", "prev", "last"]
 class SortKey:
     expression: ColumnElement[Any]
     nullable: bool = True
+    name: str = ""  # what the cursor records, so a cursor is refused under another sort
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,21 @@ class Cursor:
     direction: Direction
     value: Any = None
     row_id: int | None = None
+    sort: str = ""
 
     def encode(self) -> str:
         value = self.value
         if isinstance(value, datetime):
             value = {"$dt": value.isoformat()}
-        raw = json.dumps([self.direction, value, self.row_id], separators=(",", ":"))
+        raw = json.dumps([self.direction, value, self.row_id, self.sort], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            direction, value, row_id = json.loads(raw)
-            if direction not in ("next", "prev", "last"):
+            direction, value, row_id, sort = json.loads(raw)
+            if direction not in ("next", "prev", "last") or not isinstance(sort, str):
                 raise ValueError(direction)
             if isinstance(value, dict):
                 value = datetime.fromisoformat(value["$dt"])
@@ -56,7 +58,7 @@ class Cursor:
                 raise ValueError(row_id)
         except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError) as exc:
             raise Invalid("The page cursor is malformed or expired", field="cursor") from exc
-        return cls(direction=direction, value=value, row_id=row_id)
+        return cls(direction=direction, value=value, row_id=row_id, sort=sort)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,12 @@ def paginate(
     """One page of `stmt` (which selects rows; it gets the key and id appended to its columns)."""
     check_size(size)
     where = Cursor.decode(cursor) if cursor else None
+    tag = f"{key.name}:{'desc' if descending else 'asc'}"
+    if where is not None and where.direction != "last" and where.sort != tag:
+        raise Invalid(
+            "The page cursor belongs to another sort order; start again from the first page",
+            field="cursor",
+        )
     keyed = stmt.add_columns(key.expression.label("_sort_value"), row_id.label("_sort_id"))
     backwards = where is not None and where.direction in ("prev", "last")
     if where is not None and where.direction != "last":
@@ -146,6 +154,6 @@ def paginate(
         backwards and where is not None and where.direction == "prev"
     )
     has_prev = (more and backwards) or (not backwards and where is not None)
-    nxt = Cursor("next", rows[-1][-2], rows[-1][-1]).encode() if rows and has_next else None
-    prv = Cursor("prev", rows[0][-2], rows[0][-1]).encode() if rows and has_prev else None
+    nxt = Cursor("next", rows[-1][-2], rows[-1][-1], tag).encode() if rows and has_next else None
+    prv = Cursor("prev", rows[0][-2], rows[0][-1], tag).encode() if rows and has_prev else None
     return Page(items=items, total=total, size=size, next=nxt, prev=prv, last=LAST)

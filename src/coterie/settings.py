@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 10
     export_batch_size: int = 5000
     db_pool_size: int = Field(32, description="PostgreSQL connections kept per process")
+    import_stale_seconds: int = Field(
+        120, gt=0, description="a running import silent this long was interrupted: resume it"
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -161,3 +161,10 @@ def test_sort_by_user_id(client: TestClient) -> None:
     assert ids == sorted(ids)
     down = client.get("/api/v1/users", params={"sort": "id", "order": "desc"}).json()["items"]
     assert [u["id"] for u in down] == sorted(ids, reverse=True)
+
+
+def test_a_nul_character_is_a_validation_error_naming_the_field(client: TestClient) -> None:
+    response = client.post("/api/v1/users", json={"full_name": "a\u0000b", "email": "n@x.io"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["full_name"]

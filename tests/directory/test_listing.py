@@ -172,3 +172,16 @@ def test_export_streams_the_same_selection_with_formulas_neutralized(
 )
 def test_neutralize(cell: str, expected: str) -> None:
     assert listing.neutralize(cell) == expected
+
+
+def test_a_cursor_is_refused_under_another_sort(session: Session, admin: Actor) -> None:
+    for n in range(3):
+        make_user(session, admin, full_name=f"Person {n}")
+    page = listing.list_users(session, actor=admin, sort="full_name", size=1)
+    assert page.next is not None
+    for sort, descending in (("created_at", False), ("full_name", True)):
+        with pytest.raises(Invalid) as caught:
+            listing.list_users(
+                session, actor=admin, sort=sort, descending=descending, size=1, cursor=page.next
+            )
+        assert caught.value.errors[0].field == "cursor"

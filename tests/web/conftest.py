@@ -31,6 +31,8 @@ from coterie.directory import forms, timeline
 from coterie.directory import service as users
 from coterie.directory.models import User
 from coterie.directory.schemas import FieldCreate, TimelineCreate, UserCreate
+from coterie.groups import service as groups
+from coterie.groups.schemas import GroupCreate
 from coterie.workspaces import service as workspaces
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +93,11 @@ class Site:
     premium: int  # people whose plan is Premium
     paid: int  # people whose plan is Pro or Premium
     featured: str  # the id of a person with a ticket and a conversation on their timeline
+    loner: str = ""  # the id of a person in no group
+    key_accounts: str = ""  # a manual group the featured person is in
+    pilots: str = ""  # an empty manual group
+    premium_or_vip: str = ""  # a dynamic group over custom fields; the featured person is in it
+    renewal_on_file: str = ""  # a dynamic group with an exclusion; the featured person is in it
 
 
 def _seed(database_url: str) -> Site:
@@ -102,7 +109,7 @@ def _seed(database_url: str) -> Site:
             session, slug="acme", name="Acme Health", default_region="US", time_zone="UTC"
         )
         system = actors.system(workspace.id)
-        users.create(
+        ada = users.create(
             session,
             actor=system,
             data=UserCreate(
@@ -142,6 +149,7 @@ def _seed(database_url: str) -> Site:
                 ),
             )
         premium = 0
+        made: list[int] = []
         for i in range(PEOPLE):
             first, last = FIRST[i % len(FIRST)], LAST[(i + i // len(FIRST)) % len(LAST)]
             plan = PLANS[i % 3]
@@ -166,9 +174,14 @@ def _seed(database_url: str) -> Site:
                     attributes=attributes,
                 ),
             )
+            made.append(person.id)
+            if i == 1:
+                loner = ids.encode(person.id)
             if i == 0:
                 featured = ids.encode(person.id)
                 _timeline(session, system, person.id, now)
+        operator = replace(system, label=ada.full_name, user_id=ada.id)
+        seeded_groups = _groups(session, operator, made)
     return Site(
         url="",
         slug="acme",
@@ -179,8 +192,41 @@ def _seed(database_url: str) -> Site:
         people=PEOPLE + 2,
         premium=premium,
         featured=featured,
+        loner=loner,
         paid=sum(1 for i in range(PEOPLE) if PLANS[i % 3] != "Free"),
+        **seeded_groups,
     )
+
+
+def _groups(session: Any, actor: Any, people: list[int]) -> dict[str, str]:
+    """Two manual groups (one with the featured person and a few others, one empty) and two
+    dynamic groups over custom fields, one with an exclusion; ids by `Site` field name."""
+
+    def make(**spec: Any) -> int:
+        return groups.create(session, actor=actor, data=GroupCreate.model_validate(spec)).id
+
+    key_accounts = make(name="Key accounts", tags=["sales"], description="Handled by a named rep.")
+    groups.add_members(session, actor=actor, group_id=key_accounts, user_ids=people[3:12:3])
+    ends = datetime.now(UTC) + timedelta(days=30, hours=1)  # the featured person's trial seat
+    groups.add_members(
+        session, actor=actor, group_id=key_accounts, user_ids=people[:1], expires_at=ends
+    )
+    made = {
+        "key_accounts": key_accounts,
+        "pilots": make(name="Pilot programme", description="Trying new features first."),
+        "premium_or_vip": make(
+            name="Premium or VIP",
+            selection="rule",
+            include='attributes.plan eq "Premium" or attributes.vip eq true',
+        ),
+        "renewal_on_file": make(
+            name="Renewal on file",
+            selection="rule",
+            include="attributes.renewal pr",
+            exclude='attributes.plan eq "Premium"',
+        ),
+    }
+    return {name: ids.encode(group_id) for name, group_id in made.items()}
 
 
 def _timeline(session: Any, system: Any, user_id: int, now: datetime) -> None:
@@ -216,10 +262,16 @@ def _timeline(session: Any, system: Any, user_id: int, now: datetime) -> None:
         )
 
 
-def people_now() -> int:
-    """Everyone in the test directory now (other tests add people to the shared server)."""
+def people_now(site: Site, plans: tuple[str, ...] = ()) -> int:
+    """People of the site's workspace now (other tests add people, and workspaces, to the shared
+    server), optionally only those whose plan is one of `plans`."""
     with db.get_sessionmaker()() as session:
-        return int(session.scalar(select(func.count()).select_from(User)) or 0)
+        workspace = workspaces.find_by_slug(session, slug=site.slug)
+        assert workspace is not None
+        stmt = select(func.count()).select_from(User).where(User.workspace_id == workspace.id)
+        if plans:
+            stmt = stmt.where(User.attributes["plan"].as_string().in_(plans))
+        return int(session.scalar(stmt) or 0)
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-"""Create user in the browser: a bad phone number is explained next to it, then fixed."""
+"""Create user in the browser: a bad phone number explained then fixed, and choosing groups."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.conftest import Site
 
@@ -49,14 +50,55 @@ def test_create_user_with_a_bad_phone_then_fixed(page: Any, site: Site, shot: Sh
     phone.locator("input").fill("+1 415 555 2671")
     page.click("#save-user")
     page.wait_for_url("**/groups")
-    assert "Groups arrive with User Groups" in page.locator("#groups-placeholder").inner_text()
-    shot(page, "22-create-user-groups-step")
-    page.click("#finish")
+    assert page.locator("#no-automatic-groups").is_visible()  # no rule matches Grace
+    page.click("#finish")  # nothing ticked: straight to the profile
     page.wait_for_selector("#profile-name")
     assert page.locator("#profile-name").inner_text() == "Grace Hopper"
     assert page.locator("[data-contact=phone]").inner_text() == "+1 415-555-2671"
     assert page.locator("[data-field=score]").inner_text() == "88"
+    assert page.locator("#profile-groups-empty").is_visible()
     shot(page, "23-profile-new-user")
+
+
+def choice(page: Any, group_id: str) -> Any:
+    return page.locator(f'#group-choices .group-choice[data-group-id="{group_id}"]')
+
+
+def test_create_user_then_choose_groups(page: Any, site: Site, shot: Shot) -> None:
+    page.goto(f"{site.url}/users/new")
+    page.fill("#first_name", "Kofi")
+    page.fill("#last_name", "Mensah")
+    contact_row(page, "email").locator("input").fill("kofi@mensah.example")
+    page.select_option("[name='attr.plan']", "Premium")
+    page.click("#save-user")
+    page.wait_for_url("**/groups")
+    automatic = page.locator("#automatic-groups .auto-group")
+    assert automatic.evaluate_all("nodes => nodes.map(n => n.dataset.groupId)") == [
+        site.premium_or_vip
+    ]
+    assert "joined automatically" in automatic.inner_text()
+    assert choice(page, site.premium_or_vip).count() == 0  # only manual groups are offered
+
+    page.fill("#group-search", "pilot")  # the search keeps what is ticked
+    expect(page.locator("#group-choices .group-choice")).to_have_count(1)
+    choice(page, site.pilots).locator("input").check()
+    page.fill("#group-search", "key acc")
+    expect(page.locator("#group-choices .group-choice")).to_have_count(2)
+    assert choice(page, site.pilots).locator("input").is_checked()
+    choice(page, site.key_accounts).locator("input").check()
+    page.fill("#group-search", "")
+    expect(page.locator("#group-choices .group-choice")).to_have_count(2)
+    shot(page, "22-create-user-groups-step")
+
+    page.click("#finish")
+    page.wait_for_selector("#profile-name")
+    assert page.locator("#profile-name").inner_text() == "Kofi Mensah"
+    assert "added to 2 groups" in page.locator("#flash-area").inner_text()
+    listed = page.locator("#profile-groups .profile-group").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.groupId)"
+    )
+    assert set(listed) == {site.key_accounts, site.pilots, site.premium_or_vip}
+    shot(page, "26-profile-new-user-groups")
 
 
 def test_duplicate_email_names_the_existing_person(page: Any, site: Site, shot: Shot) -> None:

@@ -92,4 +92,4 @@ def test_save_default_and_reset(page: Any, site: Site, shot: Shot) -> None:
     page.click("#view-picker")
     page.locator(".view-menu button", has_text="Open with everyone").click()
     page.wait_for_url(f"{site.url}/users")
-    assert page.locator("#results-count strong").inner_text() == str(people_now())
+    assert page.locator("#results-count strong").inner_text() == str(people_now(site))

@@ -33,7 +33,7 @@ def test_wrong_password_then_right_one(browser: Any, site: Site, shot: Callable[
     page.click("button[type=submit]")
     page.wait_for_url(f"{site.url}/users")
     assert page.locator("h2.page-title").inner_text() == "All Users"
-    assert page.locator("#results-count").inner_text().startswith(f"{people_now()} people")
+    assert page.locator("#results-count").inner_text().startswith(f"{people_now(site)} people")
     assert page.locator("#users-table tbody tr").count() == 25
     shot(page, "03-all-users")
 

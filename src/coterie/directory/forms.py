@@ -24,6 +24,7 @@ from coterie.directory.service import require_write, workspace_fields
 from coterie.errors import Conflict, Invalid, NotFound
 from coterie.events import service as audit
 from coterie.rules import FieldType
+from coterie.workspaces import service as workspaces
 
 _WITH_OPTIONS = (FieldType.ENUM, FieldType.MULTI_ENUM)
 
@@ -104,6 +105,7 @@ def create_field(session: Session, *, actor: Actor, data: FieldCreate) -> Field:
     session.add(field)
     session.flush()
     _ensure_statistics(session, field.key)
+    workspaces.rules_changed(session, workspace_id=actor.workspace_id)
     audit.record(
         session,
         actor=actor,
@@ -127,6 +129,7 @@ def update_field(session: Session, *, actor: Actor, field_id: int, data: FieldUp
     for name, value in values.items():
         if value is not None:
             setattr(field, name, value)
+    workspaces.rules_changed(session, workspace_id=actor.workspace_id)
     session.flush()
     old, new = audit.changes(before, field_read(field).model_dump())
     audit.record(
@@ -156,6 +159,7 @@ def delete_field(session: Session, *, actor: Actor, field_id: int) -> None:
         before=field_read(field).model_dump(),
     )
     session.delete(field)
+    workspaces.rules_changed(session, workspace_id=actor.workspace_id)
     session.flush()
 
 

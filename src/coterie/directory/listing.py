@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any, cast
 
@@ -36,7 +37,7 @@ from coterie.directory.models import Field, User
 from coterie.directory.service import workspace_fields
 from coterie.errors import Invalid
 from coterie.pagination import Page, SortKey, paginate
-from coterie.rules import FieldType, Rule, to_sql
+from coterie.rules import FieldType, MembershipSource, Rule, to_sql
 from coterie.workspaces import service as workspaces
 
 # Columns that can never be NULL sort with a plain row comparison (index friendly).
@@ -97,24 +98,43 @@ def custom_value(field: Field) -> ColumnElement[Any]:
 
 def sort_key(custom: Sequence[Field], sort: str) -> SortKey:
     if sort in SORTABLE:
-        return SortKey(getattr(User.__table__.c, sort), nullable=sort not in _NOT_NULL)
+        return SortKey(getattr(User.__table__.c, sort), nullable=sort not in _NOT_NULL, name=sort)
     if sort.startswith("attributes."):
         for field in custom:
             if f"attributes.{field.key}" == sort:
-                return SortKey(custom_value(field), nullable=True)
+                return SortKey(custom_value(field), nullable=True, name=sort)
     raise Invalid(f"Cannot sort by {sort!r}", field="sort")
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Narrows a listing to some people (`within`, e.g. a group's members) and lets its filter
+    read group membership (`membership`); the groups domain provides both."""
+
+    within: ColumnElement[bool] | None = None
+    membership: MembershipSource | None = None
+
+
 def selection(
-    session: Session, *, actor: Actor, rule: Rule | None, custom: Sequence[Field]
+    session: Session,
+    *,
+    actor: Actor,
+    rule: Rule | None,
+    custom: Sequence[Field],
+    scope: Scope | None = None,
 ) -> Select[Any]:
     """`SELECT users` of the caller's workspace matching `rule` (what a role may see only)."""
+    scope = scope or Scope()
     stmt = select(User).where(User.workspace_id == actor.workspace_id)
     if actor.role is Role.IDENTIFIED_ONLY:
         stmt = stmt.where(User.id == actor.user_id)
+    if scope.within is not None:
+        stmt = stmt.where(scope.within)
     if rule is not None:
         workspace = workspaces.get(session, workspace_id=actor.workspace_id)
         catalog = fields.catalog(custom, region=workspace.default_region)
+        if scope.membership is not None:
+            catalog = catalog.with_membership(scope.membership)
         dialect = session.get_bind().dialect.name
         stmt = stmt.where(to_sql(rule, catalog, dialect=dialect, now=utcnow()))
     return stmt
@@ -130,11 +150,12 @@ def list_users(
     size: int = 25,
     cursor: str | None = None,
     with_total: bool = True,
+    scope: Scope | None = None,
 ) -> Page[User]:
     """One page; `with_total=False` skips the exact count (a separate, slower query)."""
     custom = workspace_fields(session, workspace_id=actor.workspace_id)
     key = sort_key(custom, sort)
-    stmt = selection(session, actor=actor, rule=rule, custom=custom)
+    stmt = selection(session, actor=actor, rule=rule, custom=custom, scope=scope)
     return paginate(
         session,
         stmt,
@@ -174,6 +195,7 @@ def export_csv(
     sort: str = "full_name",
     descending: bool = False,
     batch_size: int = 5000,
+    scope: Scope | None = None,
 ) -> Iterator[str]:
     """CSV text in chunks of `batch_size` rows, in flat memory, the same bytes on both databases.
 
@@ -182,7 +204,7 @@ def export_csv(
     """
     custom = workspace_fields(session, workspace_id=actor.workspace_id)
     key = sort_key(custom, sort)
-    base = selection(session, actor=actor, rule=rule, custom=custom)
+    base = selection(session, actor=actor, rule=rule, custom=custom, scope=scope)
     t = User.__table__.c
     order = key.expression.desc() if descending else key.expression.asc()
     row_id = t.id.desc() if descending else t.id.asc()

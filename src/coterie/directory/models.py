@@ -33,6 +33,7 @@ class User(Base):
         Index(None, "workspace_id", "full_name", "id"),
         Index(None, "workspace_id", "last_activity_at", "id"),
         Index(None, "workspace_id", "created_at", "id"),
+        Index(None, "workspace_id", "updated_at", "id"),
         Index(None, "workspace_id", "primary_channel", "id"),
         Index(None, "workspace_id", "source", "id"),
     )

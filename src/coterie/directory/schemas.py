@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from coterie import ids
+from coterie.inputs import Input
 from coterie.rules import FieldType
 
 Channel = Literal["whatsapp", "instagram", "email", "phone", "sms"]
@@ -17,8 +18,8 @@ RoleName = Literal["none", "identified_only", "read_only", "standard", "admin"]
 TimelineKind = Literal["note", "ticket", "conversation"]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Input(Input):
+    """Request bodies of this domain."""
 
 
 class UserFields(_Input):
@@ -206,10 +207,8 @@ class TimelineRead(BaseModel):
         )
 
 
-class SavedViewSave(BaseModel):
+class SavedViewSave(Input):
     """What a saved view remembers; `filter` is the JSON rule tree, or None for everyone."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=100)
     filter: dict[str, Any] | None = None

@@ -15,12 +15,12 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coterie import ids
+from coterie import ids, uploads
 from coterie.actor import Actor
 from coterie.directory import service as users
 from coterie.directory.models import TimelineEntry
 from coterie.directory.schemas import TimelineCreate, TimelineUpdate
-from coterie.errors import Invalid, NotFound, TooLarge
+from coterie.errors import Invalid, NotFound
 from coterie.events import service as audit
 from coterie.settings import get_settings
 from coterie.workspaces import service as workspaces
@@ -116,17 +116,8 @@ def attach(
     name = _UNSAFE.sub("_", Path(file_name or "file").name)[:200] or "file"
     key = f"{ids.encode(actor.workspace_id)}/{secrets.token_hex(16)}"
     target = media_root() / key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
+    saved = uploads.save(stream, target, limit=limit)
     try:
-        with target.open("wb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"Files are limited to {limit // (1024 * 1024)} MB")
-                out.write(chunk)
-        if size == 0:
-            raise Invalid("The file is empty", field="file")
         entry = TimelineEntry(
             workspace_id=actor.workspace_id,
             user_id=user_id,
@@ -137,7 +128,7 @@ def attach(
             author_label=actor.label,
             file_name=name,
             content_type=content_type or "application/octet-stream",
-            file_size=size,
+            file_size=saved.size,
             storage_key=key,
         )
         session.add(entry)

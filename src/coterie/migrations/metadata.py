@@ -8,9 +8,18 @@ from coterie.access import models as access_models
 from coterie.db import Base
 from coterie.directory import models as directory_models
 from coterie.events import models as events_models
+from coterie.groups import models as groups_models
+from coterie.transfer import models as transfer_models
 from coterie.workspaces import models as workspaces_models
 
-DOMAIN_MODELS = (workspaces_models, events_models, directory_models, access_models)
+DOMAIN_MODELS = (
+    workspaces_models,
+    events_models,
+    directory_models,
+    groups_models,
+    access_models,
+    transfer_models,
+)
 
 
 def target_metadata() -> MetaData:

@@ -7,7 +7,7 @@ validating as they go, to a SQL WHERE clause (`to_sql`) or to a Python predicate
 clause for one person.
 """
 
-from coterie.rules.dependencies import fields_read, referenced_groups
+from coterie.rules.dependencies import fields_read, is_time_relative, referenced_groups
 from coterie.rules.explain import Explanation, explain
 from coterie.rules.fields import (
     MEMBER_OF,
@@ -40,6 +40,7 @@ __all__ = [
     "fields_read",
     "format_date",
     "format_datetime",
+    "is_time_relative",
     "parse_filter",
     "parse_text",
     "parse_tree",

@@ -47,6 +47,12 @@ def fields_read(rule: Rule, catalog: FieldCatalog | None = None, *, at: str = "f
     return found
 
 
+def is_time_relative(rule: Rule) -> bool:
+    """Whether the rule's outcome can change with time alone (`within_last`, `not_within_last`)."""
+    relative = (Op.WITHIN_LAST, Op.NOT_WITHIN_LAST)
+    return any(condition.op in relative for condition, _ in _conditions(rule, "filter"))
+
+
 def _conditions(rule: Rule, at: str) -> Iterator[tuple[Condition, str]]:
     """Every condition in the tree with its path, depth first, left to right."""
     if isinstance(rule, Condition):

@@ -1,4 +1,8 @@
-"""Create user (profile, then groups) and Edit profile, both on the shared profile form."""
+"""Create user (profile, then groups) and Edit profile, both on the shared profile form.
+
+The groups step offers the workspace's manual groups (searchable, chosen with checkboxes) and
+shows the dynamic groups the new person joined by themselves, because their profile matched.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from coterie import ids
 from coterie.directory import service as users
 from coterie.directory.models import Field, User
 from coterie.directory.schemas import UserCreate, UserUpdate
-from coterie.errors import Conflict, FieldError, Forbidden, Invalid
+from coterie.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from coterie.groups import people
+from coterie.groups import service as groups
+from coterie.groups.models import Group
 from coterie.web.deps import (
     FormDep,
     Operator,
@@ -21,9 +28,11 @@ from coterie.web.deps import (
     WebRoute,
     check_csrf,
     flash,
+    is_htmx,
     redirect,
     render,
 )
+from coterie.web.profile import manual_groups
 from coterie.web.userform import CONTACT_KINDS, UserForm
 
 router = APIRouter(prefix="/users", route_class=WebRoute, dependencies=[Depends(check_csrf)])
@@ -62,9 +71,9 @@ def _submit(
     try:
         values = form.payload(custom, admin=op.actor.is_admin, creating=user is None)
         if user is None:
-            saved = users.create(session, actor=op.actor, data=UserCreate(**values))
+            saved = people.create(session, actor=op.actor, data=UserCreate(**values))
         else:
-            saved = users.update(
+            saved = people.update(
                 session, actor=op.actor, user_id=user.id, data=UserUpdate(**values)
             )
         session.commit()
@@ -109,10 +118,64 @@ def create(request: Request, session: SessionDep, op: OperatorDep, data: FormDep
     return _page(request, op, form, custom, banner=banner, status=status)
 
 
+CHOICES = 50  # manual groups listed at once on the groups step; a search narrows them
+
+
+def _chosen(session: Session, op: Operator, values: list[str]) -> list[Group]:
+    """The manual groups whose ids were ticked; unknown ids are dropped (a stale page)."""
+    found: dict[int, Group] = {}
+    for value in values:
+        try:
+            group = groups.get(session, actor=op.actor, group_id=ids.decode(value, what="group"))
+        except NotFound:
+            continue
+        if group.selection == "manual":
+            found[group.id] = group
+    return list(found.values())
+
+
 @router.get("/{user_id}/groups")
 def choose_groups(request: Request, session: SessionDep, op: OperatorDep, user_id: str) -> Response:
+    """Step 2 of Create user; a search (htmx) lists matches and keeps the ticked groups first."""
     user = users.get(session, actor=op.actor, user_id=ids.decode(user_id, what="person"))
-    return render(request, "users/groups.html", {"user": user, "operator": op})
+    if not op.actor.can_write:
+        return redirect(f"/users/{ids.encode(user.id)}", request)
+    search = request.query_params.get("q", "").strip()[:200]
+    ticked = _chosen(session, op, request.query_params.getlist("group_id")[:CHOICES])
+    matches = manual_groups(session, op, search=search, size=CHOICES + 1)
+    memberships = groups.groups_of(session, actor=op.actor, user_id=user.id)
+    ticked_ids = {group.id for group in ticked}
+    context = {
+        "user": user,
+        "operator": op,
+        "search": search,
+        "ticked": ticked_ids,
+        "choices": ticked + [g for g in matches[:CHOICES] if g.id not in ticked_ids],
+        "more": len(matches) > CHOICES,
+        "member_of": {group.id for _, group in memberships},
+        "automatic": [group for m, group in memberships if m.source == "rule"],
+    }
+    if is_htmx(request, "group-choices"):
+        return render(request, "users/_group_choices.html", context)
+    return render(request, "users/groups.html", context)
+
+
+@router.post("/{user_id}/groups")
+def add_to_groups(
+    request: Request, session: SessionDep, op: OperatorDep, user_id: str, data: FormDep
+) -> Response:
+    user = users.get(session, actor=op.actor, user_id=ids.decode(user_id, what="person"))
+    chosen: list[Group] = []
+    for value in dict.fromkeys(v for v in data.getlist("group_id") if isinstance(v, str)):
+        group = groups.get(session, actor=op.actor, group_id=ids.decode(value, what="group"))
+        groups.add_members(session, actor=op.actor, group_id=group.id, user_ids=[user.id])
+        chosen.append(group)
+    session.commit()
+    if chosen:
+        names = ", ".join(group.name for group in chosen)
+        count = f"{len(chosen)} group{'s' if len(chosen) > 1 else ''}"
+        flash(request, f"{user.full_name} was added to {count}: {names}.")
+    return redirect(f"/users/{ids.encode(user.id)}", request)
 
 
 @router.get("/{user_id}/edit")

@@ -1,11 +1,15 @@
-"""A person's profile: details, contacts, custom fields, and the timeline with notes and files."""
+"""A person's profile: details, contacts, custom fields, groups, and the timeline of notes and
+files. The groups card adds and removes manual memberships and explains rule memberships."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from coterie import ids
@@ -14,6 +18,12 @@ from coterie.directory import timeline
 from coterie.directory.models import TimelineEntry, User
 from coterie.directory.schemas import TimelineCreate
 from coterie.errors import CoterieError, Invalid
+from coterie.groups import preview
+from coterie.groups import service as groups
+from coterie.groups.catalog import people_catalog
+from coterie.groups.models import Group
+from coterie.rules import MEMBER_OF, Explanation, FieldCatalog, FieldType
+from coterie.web import rule_words
 from coterie.web.deps import (
     FormDep,
     Operator,
@@ -26,6 +36,7 @@ from coterie.web.deps import (
     redirect,
     render,
 )
+from coterie.web.templating import phone, stored_date
 from coterie.web.userform import CONTACT_KINDS
 
 router = APIRouter(prefix="/users", route_class=WebRoute, dependencies=[Depends(check_csrf)])
@@ -59,6 +70,7 @@ def show(request: Request, session: SessionDep, op: OperatorDep, user_id: str) -
             "user": user,
             "entries": entries,
             "custom_fields": custom,
+            **groups_card(session, op, user),
             "kinds": KINDS,
             "contact_kinds": CONTACT_KINDS,
             "operator": op,
@@ -182,3 +194,156 @@ def download(session: SessionDep, op: OperatorDep, user_id: str, entry_id: str) 
         # Always a download (FileResponse sets `attachment`); the app adds `nosniff` everywhere.
         filename=entry.file_name or "file",
     )
+
+
+# ---------------------------------------------------------------------------------- groups
+
+MEMBERSHIP_SOURCES: dict[str, str] = {
+    "manual": "Added by hand",
+    "rule": "Matched the rule",
+    "import": "Imported",
+    "code": "Joined with a code",
+    "self": "Joined by themselves",
+    "scim": "Provisioned by SCIM",
+}
+ADDABLE_LIMIT = 200  # manual groups offered in the profile's "Add to group" select
+
+
+def manual_groups(session: Session, op: Operator, *, search: str = "", size: int) -> list[Group]:
+    """The workspace's manual groups by name, for choosing some to add a person to."""
+    page = groups.list_groups(
+        session,
+        actor=op.actor,
+        search=search or None,
+        kind="manual",
+        sort="name",
+        descending=False,
+        size=size,
+        with_total=False,
+    )
+    return list(page.items)
+
+
+def groups_card(
+    session: Session, op: Operator, user: User, *, notice: str | None = None
+) -> dict[str, Any]:
+    """What the profile's groups card shows: memberships, and manual groups to add the person to."""
+    memberships = groups.groups_of(session, actor=op.actor, user_id=user.id)
+    joined = {group.id for _, group in memberships}
+    addable = []
+    if op.actor.can_write:
+        choices = manual_groups(session, op, size=ADDABLE_LIMIT)
+        addable = [group for group in choices if group.id not in joined]
+    return {
+        "memberships": memberships,
+        "addable": addable,
+        "can_write": op.actor.can_write,
+        "membership_sources": MEMBERSHIP_SOURCES,
+        "groups_notice": notice,
+    }
+
+
+def _groups_changed(
+    request: Request, session: Session, op: Operator, user: User, message: str
+) -> Response:
+    """After adding or removing: the card again (htmx), or the whole profile with a flash."""
+    if not is_htmx(request):
+        flash(request, message)
+        return redirect(f"/users/{ids.encode(user.id)}", request)
+    context = {"user": user, "tz": op.workspace.time_zone}
+    context.update(groups_card(session, op, user, notice=message))
+    return render(request, "profile/_groups.html", context)
+
+
+@router.post("/{user_id}/memberships")
+def join_group(
+    request: Request, session: SessionDep, op: OperatorDep, user_id: str, form: FormDep
+) -> Response:
+    user = _user(session, op, user_id)
+    chosen = form.get("group_id")
+    if not isinstance(chosen, str) or not chosen:
+        raise Invalid("Choose a group to add this person to", field="group_id")
+    group = groups.get(session, actor=op.actor, group_id=ids.decode(chosen, what="group"))
+    groups.add_members(session, actor=op.actor, group_id=group.id, user_ids=[user.id])
+    session.commit()
+    return _groups_changed(request, session, op, user, f"Added to {group.name}.")
+
+
+@router.post("/{user_id}/memberships/{group_id}/remove")
+def leave_group(
+    request: Request, session: SessionDep, op: OperatorDep, user_id: str, group_id: str
+) -> Response:
+    user = _user(session, op, user_id)
+    group = groups.get(session, actor=op.actor, group_id=ids.decode(group_id, what="group"))
+    groups.remove_members(session, actor=op.actor, group_id=group.id, user_ids=[user.id])
+    session.commit()
+    return _groups_changed(request, session, op, user, f"Removed from {group.name}.")
+
+
+@dataclass(frozen=True)
+class Why:
+    """One clause of a group's rule for one person, in words: what the Why panel lists."""
+
+    kind: str  # all, any, not or condition
+    matched: bool
+    words: str
+    now: str = ""  # what the person has for the clause's field
+    clauses: tuple[Why, ...] = ()
+
+
+_JOINERS = {"all": "All of these", "any": "Any of these", "not": "Not this"}
+
+
+def _why(node: Explanation, labels: dict[str, str], catalog: FieldCatalog) -> Why:
+    if node.kind != "condition":
+        parts = tuple(_why(part, labels, catalog) for part in node.clauses)
+        return Why(node.kind, node.matched, _JOINERS[node.kind], clauses=parts)
+    field, op = node.field or "", node.op.value if node.op else ""
+    words = rule_words.clause(field, op, node.value, labels)
+    return Why("condition", node.matched, words, _now(node, labels, catalog))
+
+
+def _now(node: Explanation, labels: dict[str, str], catalog: FieldCatalog) -> str:
+    actual = node.actual
+    if node.field == MEMBER_OF:
+        names = [labels.get(str(g), str(g)) for g in actual] if isinstance(actual, list) else []
+        return "in " + ", ".join(names) if names else "in none of these groups"
+    if not node.is_set or actual is None:
+        return "not set"
+    if isinstance(actual, bool):
+        return "Yes" if actual else "No"
+    if isinstance(actual, list):
+        return ", ".join(map(str, actual))
+    kind = catalog.get(node.field or "", at="field").type
+    if kind in (FieldType.DATE, FieldType.DATETIME) and isinstance(actual, str):
+        return stored_date(actual)
+    if kind == FieldType.PHONE and isinstance(actual, str):
+        return phone(actual)
+    text = str(int(actual)) if isinstance(actual, float) and actual.is_integer() else str(actual)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+@router.get("/{user_id}/groups/{group_id}/why")
+def why(
+    request: Request, session: SessionDep, op: OperatorDep, user_id: str, group_id: str
+) -> Response:
+    """Why a rule group has (or no longer has) this person, clause by clause."""
+    user = _user(session, op, user_id)
+    group = groups.get(session, actor=op.actor, group_id=ids.decode(group_id, what="group"))
+    result = preview.explain_member(session, actor=op.actor, group_id=group.id, user_id=user.id)
+    catalog = people_catalog(session, workspace_id=op.actor.workspace_id)
+    labels = {spec.name: spec.label or spec.name for spec in catalog}
+    if group.references:  # member_of names these groups: show their names
+        named = select(Group.id, Group.name).where(
+            Group.workspace_id == op.actor.workspace_id, Group.id.in_(group.references)
+        )
+        labels.update({ids.encode(gid): name for gid, name in session.execute(named)})
+    context = {
+        "user": user,
+        "group": group,
+        "result": result,
+        "include": _why(result.include, labels, catalog),
+        "exclude": None if result.exclude is None else _why(result.exclude, labels, catalog),
+        "tz": op.workspace.time_zone,
+    }
+    return render(request, "profile/_why.html", context)

@@ -12,7 +12,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from coterie.settings import Settings
-from coterie.web import auth, editing, profile, saved_views, users
+from coterie.web import (
+    auth,
+    editing,
+    group_detail,
+    group_edit,
+    group_wizard,
+    groups,
+    import_report,
+    imports,
+    profile,
+    saved_views,
+    users,
+)
 from coterie.web.templating import STATIC_DIR
 
 SESSION_COOKIE = "coterie_session"
@@ -47,6 +59,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.state.login_limiter = auth.LoginLimiter(settings.login_attempts_per_minute)
     app.mount("/static", VersionedStatic(directory=STATIC_DIR), name="static")
-    # Order matters: fixed paths (/users/new, /users/views) before /users/{user_id}.
-    for module in (auth, users, saved_views, editing, profile):
+    # Order matters: fixed paths (/users/new, /groups/new, /imports/new...) before /users/{user_id},
+    # /groups/{group_id} and /imports/{import_id}.
+    pages = (auth, users, saved_views, editing, profile, imports, import_report)
+    group_pages = (groups, group_wizard, group_edit, group_detail)
+    for module in (*pages, *group_pages):
         app.include_router(module.router, include_in_schema=False)

@@ -21,4 +21,6 @@ class Workspace(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     hierarchy_depth: Mapped[int] = mapped_column(default=3)
     upload_limit_bytes: Mapped[int] = mapped_column(BigInteger, default=100 * 1024 * 1024)
+    # A new stamp with every change to a dynamic rule or to the fields: compiled rules are stale.
+    rules_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

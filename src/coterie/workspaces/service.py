@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,14 @@ def get(session: Session, *, workspace_id: int) -> Workspace:
     if workspace is None:
         raise NotFound("No such workspace")
     return workspace
+
+
+def rules_changed(session: Session, *, workspace_id: int) -> None:
+    """Say that the workspace's dynamic rules or fields changed: compiled rules are stale.
+
+    A new random stamp, not a counter, so a rolled-back change can never reuse a stamp.
+    """
+    get(session, workspace_id=workspace_id).rules_version = secrets.randbits(31)
 
 
 def find_by_slug(session: Session, *, slug: str) -> Workspace | None:

@@ -25,8 +25,7 @@
     (children || []).forEach(function (child) { if (child) node.appendChild(child); });
     return node;
   }
-  function readJSON(id) {
-    var node = document.getElementById(id);
+  function readNode(node) {
     return node ? JSON.parse(node.textContent) : null;
   }
   function icon(name) {
@@ -43,33 +42,83 @@
 
   /* ---------------------------------------------------------------- filter builder */
 
-  var Builder = {
-    fields: [],
-    byName: {},
-    labels: {},
+  // A page may hold several builders (a group's include and exclude rules, its member filter):
+  // each is an element with `data-builder` holding its parts (`data-builder-rows`, `-match`,
+  // `-json`...). All Users' filter card names the same parts by id (`#filter-rows`...).
+  var LEGACY_IDS = {
+    rows: "filter-rows", match: "filter-match", json: "filter-json", fields: "filter-fields",
+    operators: "filter-operators", initial: "filter-initial", empty: "filter-empty",
+    advanced: "filter-advanced", errors: "filter-errors"
+  };
+  var builders = [];
+
+  function Builder(root) {
+    this.root = root;
+    this.fields = [];
+    this.byName = {};
+    this.labels = {};
+  }
+
+  Builder.roots = function () {
+    var roots = $all("[data-builder]");
+    var legacy = document.getElementById("filter-rows");
+    if (legacy && !legacy.closest("[data-builder]")) roots.push(legacy.closest(".filter-card") || document.body);
+    return roots;
+  };
+
+  Builder.of = function (node) {
+    var root = node && node.closest && node.closest("[data-builder]");
+    if (!root && node && node.closest && document.getElementById("filter-rows")) root = node.closest(".filter-card");
+    return root ? root.coterieBuilder || null : null;
+  };
+
+  Builder.initAll = function () {
+    Builder.roots().forEach(function (root) {
+      if (root.coterieBuilder) return;
+      var builder = new Builder(root);
+      root.coterieBuilder = builder;
+      builders.push(builder);
+      builder.init();
+    });
+    builders = builders.filter(function (b) { return b.root.isConnected; });
+  };
+
+  Builder.prototype = {
+    part: function (name) {
+      return this.root.querySelector("[data-builder-" + name + "], #" + LEGACY_IDS[name]);
+    },
+
+    shared: function (name) {
+      var own = this.part(name);
+      return readNode(own || document.querySelector("script[data-builder-" + name + "]"));
+    },
 
     init: function () {
-      var rows = document.getElementById("filter-rows");
-      if (!rows) return;
-      this.fields = readJSON("filter-fields") || [];
-      this.labels = readJSON("filter-operators") || {};
+      if (!this.part("rows")) return;
+      this.fields = this.shared("fields") || [];
+      this.labels = this.shared("operators") || {};
       this.byName = {};
       var self = this;
       this.fields.forEach(function (f) { self.byName[f.name] = f; });
-      (readJSON("filter-initial") || []).forEach(function (condition) { self.addRow(condition); });
+      (readNode(this.part("initial")) || []).forEach(function (condition) { self.addRow(condition); });
       this.refresh(false);
       this.showErrors();
     },
 
+    rows: function () { return $all("[data-filter-row]", this.root); },
+
     fieldSelect: function (selected) {
       var select = el("select", { className: "form-select form-select-sm", "data-part": "field", "aria-label": "Field" });
-      var groups = [["Profile", false], ["Custom fields", true]];
-      var self = this;
-      groups.forEach(function (group) {
-        var members = self.fields.filter(function (f) { return !!f.custom === group[1]; });
-        if (!members.length) return;
-        var optgroup = el("optgroup", { label: group[0] });
-        members.forEach(function (f) {
+      var sections = [];
+      var members = {};
+      this.fields.forEach(function (f) {
+        var section = f.section || (f.custom ? "Custom fields" : "Profile");
+        if (!members[section]) { members[section] = []; sections.push(section); }
+        members[section].push(f);
+      });
+      sections.forEach(function (section) {
+        var optgroup = el("optgroup", { label: section });
+        members[section].forEach(function (f) {
           var option = el("option", { value: f.name, text: f.label });
           if (f.name === selected) option.selected = true;
           optgroup.appendChild(option);
@@ -108,6 +157,7 @@
       box.dataset.kind = "none";
       if (NO_VALUE[op]) return box;
       var options = field.options || [];
+      var optionLabel = function (opt) { return (field.option_labels && field.option_labels[opt]) || opt; };
       if (field.type === "boolean") {
         var select = el("select", { className: "form-select form-select-sm", "aria-label": "Value" });
         [["true", "Yes"], ["false", "No"]].forEach(function (pair) {
@@ -124,7 +174,7 @@
           var input = el("input", { type: "checkbox", className: "form-selectgroup-input", value: opt });
           if (chosen.indexOf(opt) >= 0) input.checked = true;
           group.appendChild(el("label", { className: "form-selectgroup-item" }, [
-            input, el("span", { className: "form-selectgroup-label", text: opt })
+            input, el("span", { className: "form-selectgroup-label", text: optionLabel(opt) })
           ]));
         });
         box.dataset.kind = "options";
@@ -136,7 +186,7 @@
       } else if (options.length) {
         var choice = el("select", { className: "form-select form-select-sm", "aria-label": "Value" });
         options.forEach(function (opt) {
-          var option = el("option", { value: opt, text: opt });
+          var option = el("option", { value: opt, text: optionLabel(opt) });
           if (opt === value) option.selected = true;
           choice.appendChild(option);
         });
@@ -159,12 +209,15 @@
       return box;
     },
 
+    defaultOp: function (field) {
+      return field.ops.indexOf("contains") >= 0 ? "contains" : field.ops[0];
+    },
+
     addRow: function (condition) {
-      var rows = document.getElementById("filter-rows");
+      var rows = this.part("rows");
       var field = this.byName[condition && condition.field] || this.byName.full_name || this.fields[0];
-      if (!field) return;
-      var op = condition && field.ops.indexOf(condition.op) >= 0 ? condition.op
-        : (field.ops.indexOf("contains") >= 0 ? "contains" : field.ops[0]);
+      if (!rows || !field) return null;
+      var op = condition && field.ops.indexOf(condition.op) >= 0 ? condition.op : this.defaultOp(field);
       var remove = el("button", { type: "button", className: "btn btn-icon btn-sm btn-ghost-danger", "data-filter-remove": "", "aria-label": "Remove condition", title: "Remove condition" }, [icon("x")]);
       var row = el("div", { className: "filter-row", "data-filter-row": "" }, [
         el("span", { className: "filter-conj" }),
@@ -201,108 +254,139 @@
 
     serialize: function () {
       var self = this;
-      var conditions = $all("[data-filter-row]").map(function (row) {
+      var conditions = this.rows().map(function (row) {
         var field = self.byName[$("[data-part=field]", row).value];
         var condition = { field: field.name, op: $("[data-part=op]", row).value };
         var value = self.readValue(row, field);
         if (value !== undefined) condition.value = value;
         return condition;
       });
-      if (!conditions.length) {
-        var advanced = document.getElementById("filter-advanced");
-        return advanced ? document.getElementById("filter-json").value : "";
-      }
+      if (!conditions.length) return this.part("advanced") ? this.part("json").value : "";
       var tree = {};
-      tree[$("#filter-match").value] = conditions;
+      tree[this.part("match").value] = conditions;
       return JSON.stringify(tree);
     },
 
     refresh: function (sync) {
-      var rows = $all("[data-filter-row]");
-      var match = $("#filter-match");
-      rows.forEach(function (row, index) {
+      var match = this.part("match");
+      this.rows().forEach(function (row, index) {
         $(".filter-conj", row).textContent = index === 0 ? "Where" : (match.value === "all" ? "and" : "or");
       });
-      var empty = document.getElementById("filter-empty");
-      var advanced = document.getElementById("filter-advanced");
-      if (empty) empty.hidden = rows.length > 0 || !!advanced;
+      var empty = this.part("empty");
+      if (empty) empty.hidden = this.rows().length > 0 || !!this.part("advanced");
       if (sync !== false) this.sync();
     },
 
     sync: function () {
-      var hidden = document.getElementById("filter-json");
+      var hidden = this.part("json");
       if (!hidden) return;
+      var before = hidden.value;
       hidden.value = this.serialize();
-      hidden.disabled = hidden.value === "";
+      hidden.disabled = hidden.value === "" && !hidden.hasAttribute("data-builder-keep-empty");
+      if (hidden.value !== before) hidden.dispatchEvent(new Event("rule-change", { bubbles: true }));
     },
 
     showErrors: function () {
-      $all("[data-filter-row]").forEach(function (row) {
+      var rows = this.rows();
+      rows.forEach(function (row) {
         row.classList.remove("has-error");
         $all(".is-invalid", row).forEach(function (n) { n.classList.remove("is-invalid"); });
         $("[data-row-error]", row).textContent = "";
       });
-      var rows = $all("[data-filter-row]");
-      $all("#filter-errors [data-error-row]").forEach(function (error) {
+      var errors = this.part("errors");
+      if (!errors) return;
+      // Builders marked `data-builder-inline-errors` show a row's error in the row itself.
+      var inline = this.root.hasAttribute("data-builder-inline-errors");
+      $all("[data-error-row]", errors).forEach(function (error) {
         var index = error.getAttribute("data-error-row");
         if (index === "") return;
         var row = rows[Number(index)];
         if (!row) return;
         row.classList.add("has-error");
+        if (inline) {
+          var label = $(".filter-error-row", error);
+          $("[data-row-error]", row).textContent = error.textContent.replace(label ? label.textContent : "", "").trim();
+          error.classList.add("is-inline");
+        }
         var part = error.getAttribute("data-error-part") || "value";
         $all("[data-part=" + part + "], [data-part=" + part + "] input, [data-part=" + part + "] select", row)
           .forEach(function (n) { if (n.matches("input, select")) n.classList.add("is-invalid"); });
       });
+    },
+
+    clear: function () {
+      this.rows().forEach(function (r) { r.remove(); });
+      var advanced = this.part("advanced");
+      if (advanced) advanced.remove();
+      this.refresh();
     }
   };
 
   document.addEventListener("change", function (event) {
     var target = event.target;
-    var row = target.closest && target.closest("[data-filter-row]");
+    var builder = Builder.of(target);
+    if (!builder) return;
+    var row = target.closest("[data-filter-row]");
     if (row && target.matches("[data-part=field]")) {
-      var field = Builder.byName[target.value];
-      var op = field.ops.indexOf("contains") >= 0 ? "contains" : field.ops[0];
-      row.replaceChild(Builder.opSelect(field, op), $("[data-part=op]", row));
-      row.replaceChild(Builder.valueWidget(field, op), $("[data-part=value]", row));
+      var field = builder.byName[target.value];
+      var op = builder.defaultOp(field);
+      row.replaceChild(builder.opSelect(field, op), $("[data-part=op]", row));
+      row.replaceChild(builder.valueWidget(field, op), $("[data-part=value]", row));
     } else if (row && target.matches("[data-part=op]")) {
-      var spec = Builder.byName[$("[data-part=field]", row).value];
-      var old = Builder.readValue(row, spec);
+      var spec = builder.byName[$("[data-part=field]", row).value];
+      var old = builder.readValue(row, spec);
       var keep = Array.isArray(old) || old === undefined ? undefined : old;
-      row.replaceChild(Builder.valueWidget(spec, target.value, keep), $("[data-part=value]", row));
+      row.replaceChild(builder.valueWidget(spec, target.value, keep), $("[data-part=value]", row));
     }
-    if (row || target.id === "filter-match") Builder.refresh();
+    if (row || target === builder.part("match")) builder.refresh();
   });
 
   document.addEventListener("input", function (event) {
-    if (event.target.closest && event.target.closest("[data-filter-row]")) Builder.sync();
+    var row = event.target.closest && event.target.closest("[data-filter-row]");
+    var builder = row && Builder.of(row);
+    if (builder) builder.sync();
   });
 
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target : null;
-    if (!target) return;
-    var add = target.closest("[data-filter-add]");
-    if (add) {
-      var advanced = document.getElementById("filter-advanced");
+    var builder = target && Builder.of(target);
+    if (!builder) return;
+    if (target.closest("[data-filter-add]")) {
+      var advanced = builder.part("advanced");
       if (advanced) advanced.remove();
-      var row = Builder.addRow(null);
-      Builder.refresh();
+      var row = builder.addRow(null);
+      builder.refresh();
       if (row) $("[data-part=field]", row).focus();
       return;
     }
     var remove = target.closest("[data-filter-remove]");
     if (remove) {
       remove.closest("[data-filter-row]").remove();
-      Builder.refresh();
+      builder.refresh();
       return;
     }
     if (target.closest("[data-filter-clear]")) {
-      $all("[data-filter-row]").forEach(function (r) { r.remove(); });
-      var adv = document.getElementById("filter-advanced");
-      if (adv) adv.remove();
-      Builder.refresh();
-      document.getElementById("filter-form").requestSubmit();
-      return;
+      builder.clear();
+      var form = builder.root.hasAttribute("data-builder") ? builder.root.closest("form") : document.getElementById("filter-form");
+      if (form && (form.id === "filter-form" || builder.root.hasAttribute("data-builder-autosubmit"))) form.requestSubmit();
     }
+  });
+
+  // Capture phase: runs before htmx reads the form, so the request carries the current rules.
+  document.addEventListener("submit", function (event) {
+    builders.forEach(function (b) {
+      if (event.target.contains(b.root) || b.root.contains(event.target)) b.sync();
+    });
+  }, true);
+
+  document.addEventListener("htmx:afterSettle", function () {
+    Builder.initAll();
+    builders.forEach(function (b) { b.showErrors(); });
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) return;
     var addRow = target.closest("[data-add-row]");
     if (addRow) {
       RepeatRows.add(addRow.getAttribute("data-add-row"));
@@ -314,13 +398,6 @@
       RepeatRows.refresh();
     }
   });
-
-  // Capture phase: runs before htmx reads the form, so the request carries the current filter.
-  document.addEventListener("submit", function (event) {
-    if (event.target.id === "filter-form") Builder.sync();
-  }, true);
-
-  document.addEventListener("htmx:afterSettle", function () { Builder.showErrors(); });
 
   /* ---------------------------------------------------------------- profile form rows */
 
@@ -359,9 +436,177 @@
   });
 
   function ready() {
-    Builder.init();
+    Builder.initAll();
     RepeatRows.refresh();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
+})();
+
+/* People picker (User Groups): search the directory with htmx, pick people into a list whose
+ * hidden inputs post with the form. Picking or removing fires `picker-change`, which the live
+ * count of a rule listens to.
+ */
+(function () {
+  "use strict";
+
+  function chosenIds(picker) {
+    return Array.prototype.map.call(picker.querySelectorAll("[data-picker-chip]"), function (chip) {
+      return chip.getAttribute("data-picker-chip");
+    });
+  }
+
+  function refresh(picker) {
+    var ids = chosenIds(picker);
+    var empty = picker.querySelector("[data-picker-empty]");
+    if (empty) empty.hidden = ids.length > 0;
+    picker.querySelectorAll("[data-pick-id]").forEach(function (result) {
+      var taken = ids.indexOf(result.getAttribute("data-pick-id")) >= 0;
+      var button = result.querySelector("[data-pick]");
+      result.classList.toggle("picked", taken);
+      if (button) {
+        button.disabled = taken;
+        button.textContent = taken ? "Added" : "Add";
+      }
+    });
+  }
+
+  function changed(picker) {
+    refresh(picker);
+    picker.dispatchEvent(new Event("picker-change", { bubbles: true }));
+  }
+
+  function pick(picker, result) {
+    var id = result.getAttribute("data-pick-id");
+    if (chosenIds(picker).indexOf(id) >= 0) return;
+    var chip = document.createElement("span");
+    chip.className = "picker-chip htmx-added";
+    chip.setAttribute("data-picker-chip", id);
+    chip.appendChild(result.querySelector(".picker-person").cloneNode(true));
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = picker.getAttribute("data-picker");
+    input.value = id;
+    chip.appendChild(input);
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn-close";
+    remove.setAttribute("data-picker-remove", "");
+    var name = result.querySelector(".user-name");
+    remove.setAttribute("aria-label", "Remove " + (name ? name.textContent : "this person"));
+    chip.appendChild(remove);
+    picker.querySelector("[data-picker-chosen]").appendChild(chip);
+    changed(picker);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    var picker = target && target.closest("[data-picker]");
+    if (!picker) return;
+    var button = target.closest("[data-pick]");
+    if (button) {
+      pick(picker, button.closest("[data-pick-id]"));
+      return;
+    }
+    var remove = target.closest("[data-picker-remove]");
+    if (remove) {
+      remove.closest("[data-picker-chip]").remove();
+      changed(picker);
+    }
+  });
+
+  // Enter in the search box searches; it must not submit the form the picker sits in.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-picker-search]")) {
+      event.preventDefault();
+    }
+  });
+
+  function refreshAll() { document.querySelectorAll("[data-picker]").forEach(refresh); }
+  document.addEventListener("htmx:afterSettle", refreshAll);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", refreshAll);
+  else refreshAll();
+})();
+
+/* Import wizard: the file drop zone. Dropping a file puts it in the form's file input; the
+ * chosen file is named with its size, and one over the workspace's limit is refused here, before
+ * a byte is sent (the server refuses it too, by its declared size, before reading it).
+ */
+(function () {
+  "use strict";
+
+  function size(bytes) {
+    var units = ["bytes", "KB", "MB", "GB"];
+    var amount = bytes;
+    for (var i = 0; i < units.length; i++) {
+      if (amount < 1024 || i === units.length - 1) {
+        return i === 0 ? amount + " bytes" : amount.toFixed(1).replace(/\.0$/, "") + " " + units[i];
+      }
+      amount /= 1024;
+    }
+    return bytes + " bytes";
+  }
+
+  function show(input) {
+    var zone = input.closest("[data-dropzone]");
+    var form = input.form;
+    var error = form.querySelector("[data-drop-error]");
+    var submit = form.querySelector("[data-upload-submit]");
+    var file = input.files && input.files[0];
+    var limit = Number(input.getAttribute("data-max-bytes")) || 0;
+    var problem = file && limit && file.size > limit
+      ? file.name + " is " + size(file.size) + "; files are limited to " + size(limit) + "."
+      : "";
+    zone.classList.toggle("has-file", !!file && !problem);
+    zone.classList.toggle("has-error", !!problem);
+    zone.querySelector("[data-drop-title]").textContent = file ? file.name : "Drag your file here, or browse";
+    zone.querySelector("[data-drop-hint]").textContent = file
+      ? size(file.size) + " · click or drop another file to replace it"
+      : zone.querySelector("[data-drop-hint]").getAttribute("data-empty");
+    if (error) {
+      error.hidden = !problem;
+      error.querySelector("[data-drop-error-text]").textContent = problem;
+    }
+    if (submit) submit.disabled = !file || !!problem;
+  }
+
+  function init() {
+    document.querySelectorAll("[data-import-file]").forEach(function (input) {
+      var hint = input.closest("[data-dropzone]").querySelector("[data-drop-hint]");
+      if (!hint.hasAttribute("data-empty")) hint.setAttribute("data-empty", hint.textContent);
+      var submit = input.form.querySelector("[data-upload-submit]");
+      if (submit && !(input.files && input.files.length)) submit.disabled = true;
+      else if (input.files && input.files.length) show(input);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-import-file]")) show(event.target);
+  });
+
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("is-dragging");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      zone.classList.remove("is-dragging");
+      if (name !== "drop") return;
+      event.preventDefault();
+      var input = zone.querySelector("[data-import-file]");
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
 })();

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -22,25 +20,33 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from coterie import actor as actors
 from coterie import demo as demo_data
 from coterie import ids, migrations
+from coterie import jobs as jobs_queue
 from coterie.access import tokens
-from coterie.actor import Actor, Origin, Role
+from coterie.actor import Role
+from coterie.cli import imports as cli_imports
+from coterie.cli._common import (
+    WorkspaceOption,
+    cli_actor,
+    err,
+    fail,
+    find_workspace,
+    out,
+    problems,
+    transaction,
+)
 from coterie.db import get_sessionmaker
 from coterie.directory import contacts, listing
 from coterie.directory.models import User
 from coterie.directory.service import workspace_fields
-from coterie.errors import Conflict, CoterieError, Invalid, NotFound
+from coterie.errors import Conflict, Invalid
 from coterie.rules import parse_filter
 from coterie.settings import get_settings
 from coterie.workspaces import service as workspaces
-from coterie.workspaces.models import Workspace
 
 app = typer.Typer(
     help="Coterie: users and groups for multi-tenant SaaS products.",
@@ -55,10 +61,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
 
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option("--workspace", "-w", help="Workspace slug (can be left out if there is one)."),
-]
 FilterOption = Annotated[
     str | None,
     typer.Option(
@@ -78,78 +80,6 @@ class TokenRole(StrEnum):
     IDENTIFIED_ONLY = "identified_only"
 
 
-def _out() -> Console:
-    return Console(highlight=False)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _fail(message: str, details: list[str] | None = None) -> NoReturn:
-    console = _err()
-    console.print(f"[bold red]Error:[/] [red]{escape(message)}[/]")
-    for line in details or []:
-        console.print(f"  [red]•[/] {escape(line)}")
-    raise typer.Exit(1)
-
-
-def _problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()]
-
-
-def _fail_service(exc: CoterieError) -> NoReturn:
-    if isinstance(exc, Invalid) and exc.errors:
-        if len(exc.errors) == 1 and exc.errors[0].message == exc.detail:
-            _fail(f"{exc.errors[0].field}: {exc.detail}")
-        _fail(exc.detail, [f"{e.field}: {e.message}" for e in exc.errors])
-    _fail(exc.detail)
-
-
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    """A session committed when the block ends; any error rolls everything back and exits 1."""
-    session = get_sessionmaker()()
-    try:
-        yield session
-        session.commit()
-    except CoterieError as exc:
-        session.rollback()
-        _fail_service(exc)
-    except ValidationError as exc:
-        session.rollback()
-        _fail("Invalid input", _problems(exc))
-    except SQLAlchemyError as exc:
-        session.rollback()
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        missing = any(
-            text in reason for text in ("no such table", "does not exist", "unable to open")
-        )
-        hint = ["Create the schema first: coterie db upgrade"] if missing else None
-        _fail(f"Database error: {reason}", hint)
-    finally:
-        session.close()
-
-
-def _workspace(session: Session, slug: str | None) -> Workspace:
-    if slug is not None:
-        found = workspaces.find_by_slug(session, slug=slug)
-        if found is None:
-            raise NotFound(f"No workspace with slug {slug!r}")
-        return found
-    every = session.scalars(select(Workspace).order_by(Workspace.slug).limit(21)).all()
-    if len(every) == 1:
-        return every[0]
-    if not every:
-        raise NotFound("There is no workspace yet; create one with `coterie demo`")
-    names = ", ".join(w.slug for w in every[:20])
-    raise Invalid(f"Name a workspace with --workspace (one of {names})", field="workspace")
-
-
-def _cli_actor(workspace: Workspace) -> Actor:
-    return actors.system(workspace.id, label="cli", origin=Origin.CLI)
-
-
 def _print_login(console: Console, login: demo_data.DemoLogin | None) -> None:
     if login is None:
         return
@@ -167,7 +97,7 @@ def _check_settings() -> None:
     try:
         get_settings()
     except ValidationError as exc:
-        _fail("Invalid COTERIE_* settings", _problems(exc))
+        fail("Invalid COTERIE_* settings", problems(exc))
 
 
 @app.command()
@@ -175,14 +105,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
     reload: Annotated[bool, typer.Option(help="Restart when the code changes.")] = False,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            help="Run the background jobs (the minutely group sweep) in this process too; "
+            "turn off when `coterie worker` processes run them."
+        ),
+    ] = True,
 ) -> None:
-    """Run the API and the web UI."""
+    """Run the API and the web UI (and, by default, the background jobs)."""
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}"
-    console = _out()
+    console = out()
     console.print(f"Serving Coterie at [bold]{url}[/]")
     console.print(f"  Sign in:  {url}/login\n  API docs: {url}/docs")
     try:
@@ -190,14 +127,31 @@ def serve(
             _print_login(console, demo_data.demo_login(session))
     except SQLAlchemyError:
         console.print("[yellow]The database is not ready: run `coterie db upgrade`.[/]")
-    uvicorn.run(
-        "coterie.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        reload=reload,
-        proxy_headers=True,
-    )
+    consumer = jobs_queue.start_consumer() if jobs and not reload else None
+    if consumer is not None:
+        console.print("  Jobs:     group sweep every minute (in this process)")
+    try:
+        uvicorn.run(
+            "coterie.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            reload=reload,
+            proxy_headers=True,
+        )
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
+) -> None:
+    """Run background jobs (with COTERIE_REDIS_URL, as many workers as you like)."""
+    _check_settings()
+    out().print(f"Coterie worker: {threads} thread(s); the group sweep runs every minute.")
+    jobs_queue.get_queue().huey.create_consumer(workers=threads, worker_type="thread").run()
 
 
 @db_app.command("upgrade")
@@ -211,8 +165,8 @@ def db_upgrade() -> None:
     try:
         migrations.upgrade(settings.database_url)
     except SQLAlchemyError as exc:
-        _fail(f"Could not migrate: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
-    _out().print(f"Database {url.render_as_string(hide_password=True)} is up to date.")
+        fail(f"Could not migrate: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+    out().print(f"Database {url.render_as_string(hide_password=True)} is up to date.")
 
 
 @app.command()
@@ -232,11 +186,11 @@ def demo(
     ] = demo_data.DEFAULT_PASSWORD,
 ) -> None:
     """Create a demo workspace full of realistic people, with a demo admin."""
-    console = _err()
+    console = err()
     if len(admin_password) < 8:
-        _fail("--admin-password needs at least 8 characters")
+        fail("--admin-password needs at least 8 characters")
     started = time.perf_counter()
-    with _transaction() as session:
+    with transaction() as session:
         if workspaces.find_by_slug(session, slug=workspace) is not None:
             if not if_empty:
                 raise Conflict(
@@ -304,8 +258,8 @@ def users_list(
     ] = None,
 ) -> None:
     """One page of people as a table."""
-    with _transaction() as session:
-        actor = _cli_actor(_workspace(session, workspace))
+    with transaction() as session:
+        actor = cli_actor(find_workspace(session, workspace))
         extra = column or []
         custom = workspace_fields(session, workspace_id=actor.workspace_id)
         labels = {f"attributes.{f.key}": f.label for f in custom}
@@ -344,7 +298,7 @@ def users_list(
         table.add_column(title, overflow="fold", no_wrap=name == "id")
     for user in page.items:
         table.add_row(*(escape(_cell(user, name)) for name in names))
-    console = _out()
+    console = out()
     console.print(table)
     if page.next:
         console.print(f"Next page: --cursor {page.next}", soft_wrap=True)
@@ -359,8 +313,8 @@ def users_export(
     output: Annotated[str, typer.Option("--output", "-o", help="A file, or - for stdout.")] = "-",
 ) -> None:
     """Every matching person as CSV (the same columns as the web UI's download)."""
-    with _transaction() as session:
-        actor = _cli_actor(_workspace(session, workspace))
+    with transaction() as session:
+        actor = cli_actor(find_workspace(session, workspace))
         chunks = listing.export_csv(
             session,
             actor=actor,
@@ -380,7 +334,7 @@ def users_export(
             file.write(first)
             for chunk in chunks:
                 file.write(chunk)
-    _err().print(f"Wrote {output}")
+    err().print(f"Wrote {output}")
 
 
 @token_app.command("create")
@@ -390,11 +344,14 @@ def token_create(
     role: Annotated[TokenRole, typer.Option(help="What the token may do.")],
 ) -> None:
     """Create an API token and print its secret, which is shown only this once."""
-    with _transaction() as session:
-        actor = _cli_actor(_workspace(session, workspace))
+    with transaction() as session:
+        actor = cli_actor(find_workspace(session, workspace))
         token, secret = tokens.create(session, actor=actor, name=name, role=Role(role.value))
-    _err().print(
+    err().print(
         f"Created token [bold]{escape(token.name)}[/] ({token.role}) in workspace {workspace}. "
         "Copy the secret now; it is not shown again:"
     )
     typer.echo(secret)
+
+
+app.command("import")(cli_imports.import_file)

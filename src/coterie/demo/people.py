@@ -1,8 +1,5 @@
-"""Realistic demo data: people from several cultures, and a seeded demo workspace.
+"""Realistic people from several cultures, generated cheaply enough for a million.
 
-`generate_people` is cheap (no per-row validation, about 20 µs of CPU a person) so benchmarks can
-make a million people with it; `seed_workspace` checks each one with the directory's normalizers
-and inserts them in bulk.
 Phone numbers vary the last digits of each region's example mobile number, a pattern checked once
 per region; they may belong to real people, so never message them. Emails use `.example` domains.
 """
@@ -11,27 +8,16 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
-from coterie import actor as actors
 from coterie import ids
-from coterie.actor import Actor, Origin, Role
 from coterie.db import utcnow
-from coterie.directory import contacts, fields, forms, passwords
-from coterie.directory import service as users
-from coterie.directory.models import IDENTIFIERS, TimelineEntry, User
-from coterie.directory.schemas import FieldCreate, FormCreate, UserCreate
-from coterie.events import service as audit
-from coterie.workspaces import service as workspaces
-from coterie.workspaces.models import Workspace
 
 ADMIN_EMAIL = "admin@demo.example"
 OPERATOR_EMAIL = "viewer@demo.example"
@@ -46,7 +32,6 @@ FIELDS = (  # key, label, type, options
     ("interests", "Interests", "multi_enum", INTERESTS),
     ("newsletter", "Newsletter", "boolean", ()),
 )
-_BATCH = 1000
 _SOURCES = (("internal", 35), ("import", 30), ("integration", 15), ("app", 15), ("scim", 5))
 _REFS = {
     "import": ("contacts-2024-11.csv", "event-signups.xlsx", "crm-export-2025-03.csv"),
@@ -63,18 +48,6 @@ _NICKNAMES = {
 _CHANNELS = ("whatsapp", "instagram", "email", "phone", "sms")
 _EMAIL_STYLES = ("{f}.{l}", "{f}{l}", "{i}{l}", "{l}.{f}")
 _HANDLE_STYLES = ("{f}.{l}", "{f}_{l}", "the{f}", "{f}{l}")
-_ENTRIES: tuple[dict[str, str], ...] = (
-    {"kind": "note", "body": "Called about the invoice; will pay by Friday."},
-    {"kind": "note", "body": "Prefers WhatsApp over email."},
-    {"kind": "note", "body": "Met at the spring meetup, interested in the Pro plan."},
-    {"kind": "note", "body": "VIP: answer within the hour."},
-    {"kind": "ticket", "title": "Cannot sign in", "status": "open"},
-    {"kind": "ticket", "title": "Refund request", "status": "pending"},
-    {"kind": "ticket", "title": "Wrong address on order", "status": "closed"},
-    {"kind": "conversation", "channel": "whatsapp", "body": "Hi! Is my order on its way?"},
-    {"kind": "conversation", "channel": "email", "body": "Thanks for the quick answer."},
-    {"kind": "conversation", "channel": "instagram", "body": "Love the new collection!"},
-)
 # Letters NFKD does not take apart (the last one is the Turkish dotless i).
 _FOLD = str.maketrans({"ß": "ss", "ł": "l", "Ł": "l", "ø": "o", "đ": "d", "Đ": "d", "\u0131": "i"})
 
@@ -373,126 +346,3 @@ def as_row(person: dict[str, Any], *, workspace_id: int) -> dict[str, Any]:
         "roaming": False,
         "updated_at": person["created_at"],
     }
-
-
-@dataclass(frozen=True)
-class DemoLogin:
-    """Where to sign in to the demo; `password` is None when it is not the default one."""
-
-    workspace: str
-    email: str
-    password: str | None
-
-
-@dataclass(frozen=True)
-class SeedResult:
-    workspace: Workspace
-    people: int
-    timeline_entries: int
-    login: DemoLogin
-
-
-def _staff(session: Session, *, actor: Actor, password: str) -> Actor:
-    """The demo admin and a read-only operator; the admin authors the demo's timeline entries."""
-    made = [
-        users.create(session, actor=actor, data=UserCreate.model_validate({
-            "full_name": name, "email": email, "role": role, "password": password,
-            "primary_channel": "email",
-        }))
-        for name, email, role in (
-            ("Dana Admin", ADMIN_EMAIL, "admin"), ("Vic Viewer", OPERATOR_EMAIL, "read_only")
-        )
-    ]  # fmt: skip
-    admin = made[0]
-    return Actor(actor.workspace_id, Role.ADMIN, admin.full_name, Origin.CLI, user_id=admin.id)
-
-
-def _timeline(rng: random.Random, *, row: dict[str, Any], author: Actor) -> list[dict[str, Any]]:
-    """A few notes, tickets and conversation entries, none after the person's last activity."""
-    since, until = row["created_at"], row["last_activity_at"]
-    entries = []
-    for _ in range(rng.randint(1, 3)):
-        at = since + (until - since) * rng.random()
-        entries.append({
-            "title": "", "body": "", "status": None, "channel": None, **rng.choice(_ENTRIES),
-            "workspace_id": row["workspace_id"], "id": ids.new_id(), "user_id": row["id"],
-            "author_id": author.user_id, "author_label": author.label, "occurred_at": at,
-            "created_at": at,
-        })  # fmt: skip
-    return entries
-
-
-def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(table), rows)
-
-
-def seed_workspace(
-    session: Session,
-    *,
-    slug: str = "demo",
-    name: str = "Demo",
-    people: int = 2000,
-    seed: int = 42,
-    admin_password: str = DEFAULT_PASSWORD,
-    progress: Callable[[int], None] | None = None,
-) -> SeedResult:
-    """A new workspace with fields, a form, staff and `people` people (flushed, not committed).
-
-    Fields, the form and the staff go through the services. People and their timelines go in as
-    bulk inserts (through services it took 45 s for 2,000 on PostgreSQL), each person first put
-    through the normalizers the directory service uses; one audit entry records the seeding.
-    """
-    workspace = workspaces.create(session, slug=slug, name=name, default_region="US")
-    actor = actors.system(workspace.id, label="cli", origin=Origin.CLI)
-    for key, label, kind, options in FIELDS:
-        spec = {"key": key, "label": label, "type": kind, "options": list(options)}
-        forms.create_field(session, actor=actor, data=FieldCreate.model_validate(spec))
-    profile = {"name": "Customer profile", "fields": [key for key, *_ in FIELDS]}
-    forms.create_form(session, actor=actor, data=FormCreate.model_validate(profile))
-    author = _staff(session, actor=actor, password=admin_password)
-    session.flush()
-    custom = users.workspace_fields(session, workspace_id=workspace.id)
-    region = workspace.default_region
-    rng = random.Random(seed + 1)
-    rows: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
-    added = timeline_count = 0
-    for person in generate_people(people, seed):
-        for kind in IDENTIFIERS:
-            if person[kind] is not None:
-                person[kind] = contacts.normalize(kind, person[kind], region=region)
-        stored = fields.coerce_attributes(custom, person["attributes"], region=region)
-        person["attributes"] = {k: v for k, v in stored.items() if v is not None}
-        row = as_row(person, workspace_id=workspace.id)
-        rows.append(row)
-        if row["last_activity_at"] is not None and rng.random() < 0.12:
-            entries.extend(_timeline(rng, row=row, author=author))
-        if len(rows) == _BATCH or added + len(rows) == people:
-            _insert(session, User.__table__, rows)
-            _insert(session, TimelineEntry.__table__, entries)
-            added += len(rows)
-            timeline_count += len(entries)
-            if progress is not None:
-                progress(len(rows))
-            rows, entries = [], []
-    summary = {"people": people, "seed": seed, "timeline_entries": timeline_count}
-    audit.record(session, actor=actor, action="workspace.seeded", target_type="workspace",
-                 target_id=workspace.id, target_label=workspace.slug, after=summary)  # fmt: skip
-    known = admin_password if admin_password == DEFAULT_PASSWORD else None
-    login = DemoLogin(workspace.slug, ADMIN_EMAIL, known)
-    return SeedResult(workspace, people, timeline_count, login)
-
-
-def demo_login(session: Session, *, slug: str = "demo") -> DemoLogin | None:
-    """The demo admin's sign-in if the workspace and admin exist; the password if still default."""
-    workspace = workspaces.find_by_slug(session, slug=slug)
-    if workspace is None:
-        return None
-    admin = users.find_by_identifier(
-        session, workspace_id=workspace.id, kind="email", value=ADMIN_EMAIL
-    )
-    if admin is None:
-        return None
-    default = passwords.verify_password(admin.password_hash, DEFAULT_PASSWORD)
-    return DemoLogin(slug, ADMIN_EMAIL, DEFAULT_PASSWORD if default else None)

@@ -1,0 +1,1 @@
+"""User groups: chosen by hand or by rules, static snapshots or live dynamic membership."""

@@ -1,0 +1,345 @@
+"""Set-based evaluation: make a rule group's stored members equal its rule's result, in SQL.
+
+One statement deletes the stale members and one inserts the missing ones, in the caller's
+transaction: other readers see the old members until it commits, never a half-made group.
+The bookkeeping every membership change shares (kept counts, audit entries, and one person's
+rule-driven moves) is here too. docs/performance.md ("User Groups") has what this costs at a
+million people and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    Table,
+    Update,
+    any_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from coterie import ids
+from coterie.actor import Actor
+from coterie.db import Id, UTCDateTime, utcnow
+from coterie.directory.models import User
+from coterie.events import service as audit
+from coterie.groups import graph
+from coterie.groups.catalog import GroupRule, people_catalog
+from coterie.groups.models import Group, Membership
+from coterie.rules import FieldCatalog
+
+_USERS = User.__table__
+_MEMBERSHIPS = cast(Table, Membership.__table__)
+_GROUPS = cast(Table, Group.__table__)
+AUDIT_CHUNK = 1_000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    added: int
+    removed: int
+    at: datetime
+
+
+def evaluate(
+    session: Session,
+    *,
+    actor: Actor,
+    group: Group,
+    catalog: FieldCatalog | None = None,
+    only: ColumnElement[bool] | None = None,
+    now: datetime | None = None,
+) -> Evaluation:
+    """Insert the people the rule selects who are missing, delete the members it no longer does.
+
+    `only` (a condition on `users`) limits the work to some people, for re-evaluating after
+    they changed.
+    """
+    now = now or utcnow()
+    workspace_id = group.workspace_id
+    catalog = catalog or people_catalog(session, workspace_id=workspace_id)
+    dialect = session.get_bind().dialect.name
+    selects = GroupRule.of(group).sql(catalog, dialect=dialect, now=now)
+    scope = true() if only is None else only
+    m = _MEMBERSHIPS
+    session.flush()  # the statements below are Core: they would not autoflush the people
+    # A group with no stored members (a new one, above all) has nothing stale and nothing
+    # present: one index probe spares the delete and the anti-join against its members.
+    stored = _has_members(session, group=group)
+    removed: list[int] = []
+    if stored:
+        still_selected = (
+            select(literal(1))
+            .where(_USERS.c.workspace_id == workspace_id, _USERS.c.id == m.c.user_id, selects)
+            .exists()
+        )
+        stale = delete(Membership).where(m.c.workspace_id == workspace_id, m.c.group_id == group.id)
+        if only is not None:
+            people = select(_USERS.c.id).where(_USERS.c.workspace_id == workspace_id, scope)
+            stale = stale.where(m.c.user_id.in_(people))
+        removed = list(session.scalars(stale.where(~still_selected).returning(m.c.user_id)).all())
+
+    missing = select(
+        literal(workspace_id, Id),
+        literal(group.id, Id),
+        _USERS.c.id,
+        literal("rule", String),
+        literal(actor.user_id, Id),
+        literal(actor.label[:200], String),
+        literal(now, UTCDateTime),
+    ).where(_USERS.c.workspace_id == workspace_id, selects, scope)
+    if stored:
+        missing = missing.where(~_present(group))
+    columns = ["workspace_id", "group_id", "user_id", "source", "added_by_id"]
+    columns += ["added_by_label", "added_at"]
+    # Core, the ids fetched in one go: the ORM's path read them back one row at a time.
+    inserted = insert(m).from_select(columns, missing).returning(m.c.user_id)
+    added = list(session.execute(inserted).scalars().all())
+    count_changes(session, group=group, delta=len(added) - len(removed))
+    group.evaluated_at = now
+    record_changes(session, actor=actor, group=group, added=added, removed=removed, reason="rule")
+    session.flush()
+    return Evaluation(len(added), len(removed), now)
+
+
+def evaluate_since(session: Session, *, actor: Actor, group: Group, since: datetime) -> Evaluation:
+    """Re-evaluate only the people changed since `since` (`users.updated_at >= since`).
+
+    Sound when the group's outcome can change only with its people's own fields: a rule that
+    reads the clock or names other groups can move people who did not change, so those get a
+    full `evaluate`.
+    """
+    if group.time_relative or group.references:
+        return evaluate(session, actor=actor, group=group)
+    changed = _USERS.c.updated_at >= since
+    return evaluate(session, actor=actor, group=group, only=changed)
+
+
+def _has_members(session: Session, *, group: Group) -> bool:
+    m = _MEMBERSHIPS
+    found = exists().where(m.c.workspace_id == group.workspace_id, m.c.group_id == group.id)
+    return bool(session.scalar(select(found)))
+
+
+def _present(group: Group) -> ColumnElement[bool]:
+    """The person the insert is about is already a stored member of `group`."""
+    present = _MEMBERSHIPS.alias("present")
+    return (
+        select(literal(1))
+        .where(
+            present.c.workspace_id == group.workspace_id,
+            present.c.group_id == group.id,
+            present.c.user_id == _USERS.c.id,
+        )
+        .correlate(_USERS)
+        .exists()
+    )
+
+
+def evaluate_with_dependents(
+    session: Session, *, actor: Actor, group: Group, now: datetime | None = None
+) -> Evaluation:
+    """Evaluate a rule group, then every dynamic group that reads it, in dependency order."""
+    catalog = people_catalog(session, workspace_id=group.workspace_id)
+    result = evaluate(session, actor=actor, group=group, catalog=catalog, now=now)
+    if result.added or result.removed:
+        propagate(session, actor=actor, workspace_id=group.workspace_id, changed=[group.id])
+    return result
+
+
+def propagate(
+    session: Session,
+    *,
+    actor: Actor,
+    workspace_id: int,
+    changed: Iterable[int],
+    people: Sequence[int] | None = None,
+) -> None:
+    """Re-evaluate the dynamic groups that name `changed` groups, for `people` or everyone."""
+    order = graph.dependents(session, workspace_id=workspace_id, changed=changed)
+    if not order:
+        return
+    catalog = people_catalog(session, workspace_id=workspace_id)
+    only = None if people is None else _USERS.c.id.in_(list(people))
+    for group_id in order:
+        group = session.get(Group, (workspace_id, group_id))
+        if group is not None:
+            evaluate(session, actor=actor, group=group, catalog=catalog, only=only)
+
+
+def count_changes(session: Session, *, group: Group, delta: int) -> None:
+    """Keep `member_count` right under concurrency: an increment in SQL, not read-modify-write."""
+    count_many(session, workspace_id=group.workspace_id, deltas={group.id: delta})
+
+
+def count_many(session: Session, *, workspace_id: int, deltas: Mapping[int, int]) -> dict[int, str]:
+    """`count_changes` for several groups in one statement (a person's write can move them in and
+    out of several at once); returns the names of the groups counted, for the audit entries."""
+    session.flush()  # what the ORM would do first; Core statements cost half its CPU
+    deltas = {group_id: delta for group_id, delta in deltas.items() if delta}
+    if not deltas:
+        return {}
+    g = _GROUPS.c
+    step = case(deltas, value=g.id, else_=0) if len(deltas) > 1 else next(iter(deltas.values()))
+    counted = session.execute(
+        update(_GROUPS)
+        .where(g.workspace_id == workspace_id, g.id.in_(list(deltas)))
+        .values(member_count=g.member_count + step)
+        .returning(g.id, g.name)
+    ).all()
+    _forget_counts(session, workspace_id=workspace_id, group_ids=deltas)
+    return {row.id: row.name for row in counted}
+
+
+def _forget_counts(session: Session, *, workspace_id: int, group_ids: Iterable[int]) -> None:
+    """Expire the counts of the loaded groups: they changed in SQL, behind the ORM's back."""
+    for group_id in group_ids:
+        loaded = session.identity_map.get(identity_key(Group, (workspace_id, group_id)))
+        if loaded is not None:
+            session.expire(loaded, ["member_count"])
+
+
+def move_person(
+    session: Session, *, actor: Actor, user: User, joined: Sequence[int], left: Sequence[int]
+) -> None:
+    """Store one person's rule-driven joins and leaves: memberships, counts and audit entries.
+
+    This runs inside every person write that moves someone, so it is kept to few round trips:
+    on PostgreSQL one statement (the membership writes as WITH queries of the count update,
+    prepared once), elsewhere three cached ones. The count update names the groups for the audit
+    entries, so they are not loaded.
+    """
+    if not joined and not left:
+        return
+    session.flush()  # the statements are Core: flush what the ORM would have first
+    moves = dict.fromkeys(joined, 1) | dict.fromkeys(left, -1)
+    now, workspace_id = utcnow(), user.workspace_id
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"ws": workspace_id, "user": user.id, "joined": list(joined), "left": list(left)}
+        params |= {"by_id": actor.user_id, "by_label": actor.label[:200], "now": now}
+        counted = session.execute(_MOVES, params).all()
+        _forget_counts(session, workspace_id=workspace_id, group_ids=moves)
+        names = {row.id: row.name for row in counted}
+    else:
+        m = _MEMBERSHIPS.c
+        if joined:
+            row = {"workspace_id": workspace_id, "user_id": user.id, "source": "rule"}
+            row |= {"added_by_id": actor.user_id, "added_by_label": actor.label[:200]}
+            rows = [row | {"group_id": group_id, "added_at": now} for group_id in joined]
+            session.execute(insert(_MEMBERSHIPS), rows)
+        if left:
+            mine = (m.workspace_id == workspace_id) & (m.user_id == user.id)
+            session.execute(delete(_MEMBERSHIPS).where(mine, m.group_id.in_(left)))
+        names = count_many(session, workspace_id=workspace_id, deltas=moves)
+    for group_id, delta in moves.items():
+        if group_id in names:
+            added, removed = ([user.id], []) if delta > 0 else ([], [user.id])
+            audit_members(
+                session,
+                actor=actor,
+                group_id=group_id,
+                name=names[group_id],
+                added=added,
+                removed=removed,
+                reason="rule",
+            )
+
+
+def _moves() -> Update:
+    """PostgreSQL: a person joins the groups `:joined` and leaves `:left` (id arrays), and
+    their counts follow; returns the groups' ids and names. Bound parameters only, so it is
+    compiled once."""
+    m, g = _MEMBERSHIPS.c, _GROUPS.c
+    ws, user = bindparam("ws", type_=Id), bindparam("user", type_=Id)
+    now = bindparam("now", type_=UTCDateTime())
+    joined = bindparam("joined", type_=ARRAY(BigInteger()))
+    left = bindparam("left", type_=ARRAY(BigInteger()))
+    by = (bindparam("by_id", type_=Id), bindparam("by_label", type_=String()))
+    rows = select(ws, func.unnest(joined), user, literal("rule", String), *by, now)
+    columns = ["workspace_id", "group_id", "user_id", "source", "added_by_id"]
+    columns += ["added_by_label", "added_at"]
+    add = insert(_MEMBERSHIPS).from_select(columns, rows).returning(m.group_id)
+    mine = (m.workspace_id == ws) & (m.user_id == user)
+    remove = delete(_MEMBERSHIPS).where(mine, m.group_id == any_(left)).returning(m.group_id)
+    step = case((g.id == any_(joined), 1), else_=-1)
+    return (
+        update(_GROUPS)
+        .where(g.workspace_id == ws, or_(g.id == any_(joined), g.id == any_(left)))
+        # `updated_at` as its onupdate would set it: with WITH queries attached, SQLAlchemy
+        # binds that default as NULL.
+        .values(member_count=g.member_count + step, updated_at=now)
+        .returning(g.id, g.name)
+        .add_cte(add.cte("joined_rows"), remove.cte("left_rows"))
+    )
+
+
+def record_changes(
+    session: Session,
+    *,
+    actor: Actor,
+    group: Group,
+    added: Sequence[int],
+    removed: Sequence[int],
+    reason: str,
+) -> None:
+    """Audit who joined and left, with why; large changes go in entries of `AUDIT_CHUNK` people."""
+    audit_members(
+        session,
+        actor=actor,
+        group_id=group.id,
+        name=group.name,
+        added=added,
+        removed=removed,
+        reason=reason,
+    )
+
+
+def audit_members(
+    session: Session,
+    *,
+    actor: Actor,
+    group_id: int,
+    name: str,
+    added: Sequence[int],
+    removed: Sequence[int],
+    reason: str,
+) -> None:
+    """`record_changes` for a group known by id and name, without loading it."""
+    for action, people in (("group.members_added", added), ("group.members_removed", removed)):
+        for start in range(0, len(people), AUDIT_CHUNK):
+            chunk = people[start : start + AUDIT_CHUNK]
+            audit.record(
+                session,
+                actor=actor,
+                action=action,
+                target_type="group",
+                target_id=group_id,
+                target_label=name,
+                after={"reason": reason, "count": len(chunk), "user_ids": _encoded(chunk)},
+            )
+
+
+_MOVES = _moves()
+
+
+def _encoded(people: Sequence[int]) -> list[str]:
+    return [ids.encode(p) for p in people]

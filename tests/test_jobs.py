@@ -1,0 +1,69 @@
+"""Background jobs: the sweep is registered to run every minute and runs through the queue."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from coterie import actor as actors
+from coterie import db, jobs, migrations, settings
+from coterie.db import utcnow
+from coterie.groups import service
+from coterie.groups.models import Membership
+from coterie.groups.schemas import GroupCreate
+from coterie.workspaces import service as workspaces
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Settings (and the process-wide engine and queue) on a fresh SQLite file."""
+    url = f"sqlite:///{tmp_path / 'coterie.db'}"
+    monkeypatch.setenv("COTERIE_DATABASE_URL", url)
+    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
+    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker, jobs.get_queue)
+    for cached in caches:
+        cached.cache_clear()
+    migrations.upgrade(url)
+    yield url
+    db.get_engine().dispose()
+    for cached in caches:
+        cached.cache_clear()
+
+
+def test_the_sweep_and_import_recovery_run_every_minute(app_database: str) -> None:
+    huey = jobs.get_queue().huey
+    for minute in (7, 8, 59):
+        due = huey.read_periodic(datetime(2026, 11, 22, 13, minute))
+        assert sorted(task.name for task in due) == ["resume_imports", "sweep_groups"]
+
+
+def test_a_consumer_in_this_process_runs_the_sweep(app_database: str) -> None:
+    with db.get_sessionmaker()() as session:
+        workspace = workspaces.create(session, slug="jobs", name="Jobs")
+        admin = actors.system(workspace.id)
+        group = service.create(session, actor=admin, data=GroupCreate(name="Trial"))
+        person = make_user(session, admin)
+        soon = utcnow() + timedelta(seconds=1)
+        service.add_members(
+            session, actor=admin, group_id=group.id, user_ids=[person.id], expires_at=soon
+        )
+        session.commit()
+    time.sleep(max(0.0, (soon - utcnow()).total_seconds()) + 0.1)
+    consumer = jobs.start_consumer()
+    try:
+        jobs.get_queue().sweep()  # periodic tasks keep no result: watch the database instead
+        deadline = time.monotonic() + 20
+        left = [person.id]
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with db.get_sessionmaker()() as session:
+                left = list(session.scalars(select(Membership.user_id)))
+    finally:
+        consumer.stop(graceful=True)
+    assert left == []
