@@ -1,4 +1,4 @@
-"""team access: group hierarchy, resources and assignments, operator scope
+"""team access: group hierarchy, resources and assignments
 
 Revision ID: 2026_12_04_0004
 Revises: 2026_11_22_0003
