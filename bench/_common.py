@@ -25,7 +25,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PG_SERVER = os.environ.get("COTERIE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-PG_DATABASE = "coterie_bench"
+# `COTERIE_BENCH_NAME` gives a benchmark its own databases (bench/imports.py: "import"), so it
+# can seed and write without touching the shared `coterie_bench` ones.
+NAME = os.environ.get("COTERIE_BENCH_NAME", "")
+PG_DATABASE = f"coterie_bench_{NAME}" if NAME else "coterie_bench"
+SQLITE_FILE = f"{NAME}.db" if NAME else "coterie_bench.db"
+TAG = f"{NAME}-" if NAME else ""  # in the names of the JSON files under bench/.data
 WORKSPACE_SLUG = "bench"
 FILTER = 'attributes.plan eq "Pro"'
 
@@ -34,7 +39,7 @@ def database_url(backend: str) -> str:
     if backend == "postgresql":
         return f"{PG_SERVER}/{PG_DATABASE}"
     if backend == "sqlite":
-        return f"sqlite:///{DATA / 'coterie_bench.db'}"
+        return f"sqlite:///{DATA / SQLITE_FILE}"
     raise SystemExit(f"unknown backend {backend!r} (sqlite or postgresql)")
 
 
@@ -67,7 +72,7 @@ def bench_workspace(session: Any) -> Any:
 def record(backend: str, figure: str, values: dict[str, Any]) -> None:
     """Keep the latest figures in bench/.data/results-<backend>.json for run_all's summary."""
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"results-{backend}.json"
+    path = DATA / f"results-{TAG}{backend}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results[figure] = values
     path.write_text(json.dumps(results, indent=2, default=str))

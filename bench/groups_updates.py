@@ -21,6 +21,7 @@ figures are the steady state.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -39,6 +40,22 @@ WARMUP = 10
 
 def percentile(values: list[float], point: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[point - 1]
+
+
+def backend_pid(connection: Any) -> int | None:
+    from groups import backend_pid as pid_of
+
+    return pid_of(connection)
+
+
+def server_cpu_ms(pid: int | None) -> float:
+    """CPU milliseconds the PostgreSQL backend `pid` used so far (clock ticks: 10 ms, so only
+    a mean over many updates means anything)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, Any]:
@@ -79,7 +96,7 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
 
     def timed(name: str, fn: Any, flush: bool = False) -> Any:
         def run(session: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 done = fn(session, **kwargs)
                 if flush:  # its audit entry: in both paths part of the directory's work
@@ -87,6 +104,7 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
                 return done
             finally:
                 spent[name] = (time.perf_counter() - start) * 1000
+                spent[f"{name}_cpu"] = (time.process_time() - cpu) * 1000
 
         return run
 
@@ -100,6 +118,8 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
         and the wall time spent in the directory's update and in `person_changed`."""
         spent.clear()
         with Session(engine) as session:
+            pid = backend_pid(session.connection())
+            server = server_cpu_ms(pid)
             start, cpu = time.perf_counter(), time.process_time()
             if with_groups:
                 group_people.update(session, actor=admin, user_id=user_id, data=data)
@@ -108,6 +128,7 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
             session.flush()
             wall = (time.perf_counter() - start) * 1000
             times = {"wall": wall, "cpu": (time.process_time() - cpu) * 1000} | spent
+            times["server_cpu"] = server_cpu_ms(pid) - server
             session.rollback()
         return times
 
@@ -145,9 +166,14 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
         "added": [t["wall"] - t["directory"] for t in product],
         "inner": [t["groups"] for t in product],
     }
+    # CPU, steadier than wall time on a shared machine: this process's per update, and the
+    # server's as a mean (its clock ticks are too coarse for one update).
+    series["added_cpu"] = [t["cpu"] - t["directory_cpu"] for t in product]
     for label, values in series.items():
         result[f"{label}_p50_ms"] = percentile(values, 50)
         result[f"{label}_p99_ms"] = percentile(values, 99)
+    for label, runs in (("product", product), ("reference", reference)):
+        result[f"{label}_server_cpu_mean_ms"] = statistics.mean(t["server_cpu"] for t in runs)
     for point in ("p50", "p99"):
         result[f"product_vs_reference_{point}_ms"] = (
             result[f"product_{point}_ms"] - result[f"reference_{point}_ms"]
@@ -168,6 +194,15 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
             name,
             f"p50 {result[f'{label}_p50_ms']:6.2f} ms   p99 {result[f'{label}_p99_ms']:6.2f} ms",
         )
+    _common.line(
+        "added CPU (this process)",
+        f"p50 {result['added_cpu_p50_ms']:6.2f} ms   p99 {result['added_cpu_p99_ms']:6.2f} ms",
+    )
+    _common.line(
+        "server CPU per update, mean",
+        f"{result['product_server_cpu_mean_ms']:6.2f} ms with groups, "
+        f"{result['reference_server_cpu_mean_ms']:6.2f} ms without",
+    )
     _common.line(
         "target: added p99",
         f"< {result['target_ms']} ms {'met' if result['met'] else 'MISSED'}",

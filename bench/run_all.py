@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 
 QUICK_USERS = 20_000
-PARTS = ("pages", "count", "export", "http", "groups")
+PARTS = ("pages", "count", "export", "http", "groups", "imports")
 
 
 def step(*args: str) -> None:
@@ -166,7 +166,40 @@ def summary(backends: list[str]) -> str:
                         f"| {_yes(w['met'])} |"
                     )
         lines += groups_summary(r)
+        lines += imports_summary(backend)
     return "\n".join(lines) + "\n"
+
+
+def imports_summary(backend: str) -> list[str]:
+    """The import figures (bench/imports.py, which keeps its own databases and results file)."""
+    path = _common.DATA / f"results-import-{backend}.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    lines = []
+    if "imports_csv" in r:
+        c = r["imports_csv"]
+        ref = c["reference"]
+        ref_s = (ref["before"]["seconds"] + ref["after"]["seconds"]) / 2
+        lines += [
+            "",
+            f"| import {c['rows']:,}-row CSV (half matching) | seconds | rows/s | CPU s (all) "
+            "| peak RSS | ratio | met |",
+            "|---|---:|---:|---:|---:|---:|---|",
+            f"| product, end to end | {c['product']['seconds']:.1f} | {c['rows_per_s']:,.0f} "
+            f"| {c['product']['total_cpu_s']:.1f} | {c['product']['peak_rss_with_workers_mb']:.0f}"
+            f" MiB | {c['ratio']:.2f}x (CPU {c['cpu_ratio']:.2f}x) | {_yes(c['met'])} |",
+            f"| reference: {ref['name']} | {ref_s:.1f} | {c['rows'] / ref_s:,.0f} "
+            f"| {(ref['before']['total_cpu_s'] + ref['after']['total_cpu_s']) / 2:.1f} | | | |",
+        ]
+    if "imports_xlsx" in r:
+        x = r["imports_xlsx"]
+        read = min(x["reference"]["before"]["seconds"], x["reference"]["after"]["seconds"])
+        lines.append(
+            f"\nXLSX ({x['rows']:,} rows): import {x['product']['seconds']:.1f} s, python-calamine "
+            f"read {read:.2f} s: {x['ratio']:.3f}x (target 0.8x: {_yes(x['met'])})."
+        )
+    return lines
 
 
 def groups_summary(r: dict[str, Any]) -> list[str]:
@@ -259,6 +292,10 @@ def main() -> None:
             step("export.py", "--db", backend, "--rounds", "1" if args.quick else "3")
         if "http" in parts:
             step("http_get.py", "--db", backend, "--duration", http_seconds)
+        if "imports" in parts:
+            # Its own databases (coterie_bench_import, import.db), seeded by the script itself.
+            quick = ["--users", "20000", "--rows", "20000", "--xlsx-rows", "5000"]
+            step("imports.py", "--db", backend, *(quick if args.quick else []))
         if "groups" in parts:
             # The new group and the delta in a workspace without other groups; then 10,000
             # groups for the dashboard, kept for the updates, which shrink them to 1,000 and

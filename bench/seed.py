@@ -39,7 +39,7 @@ def reset_database(backend: str) -> None:
             conn.execute(f"CREATE DATABASE {_common.PG_DATABASE}")
         return
     _common.DATA.mkdir(exist_ok=True)
-    path = _common.DATA / "coterie_bench.db"
+    path = _common.DATA / _common.SQLITE_FILE
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
@@ -100,6 +100,8 @@ def _load_postgres(url: str, workspace_id: int, count: int, seed: int) -> dict[s
             with conn.cursor().copy(f"COPY users ({columns}) FROM STDIN") as copy:
                 for row in people.generate(count, workspace_id=workspace_id, seed=seed):
                     copy.write_row(row)
+            # The replica role skipped the triggers that keep `field_value_counts` too.
+            conn.execute("SELECT coterie_recount_field_values(%s)", (workspace_id,))
         timings["copy_s"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -181,7 +183,7 @@ def seed(backend: str, count: int, seed_value: int = 1) -> dict[str, float]:
     timings["total_s"] = time.perf_counter() - total
     timings["users"] = count
     timings["rate_rows_per_sec"] = count / (timings.get("copy_s") or timings["insert_s"])
-    (_common.DATA / f"seed-{backend}.json").write_text(json.dumps(timings, indent=2))
+    (_common.DATA / f"seed-{_common.TAG}{backend}.json").write_text(json.dumps(timings, indent=2))
     _common.record(backend, "seed", timings)
     return timings
 

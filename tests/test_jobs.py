@@ -40,7 +40,11 @@ def test_the_sweep_and_import_recovery_run_every_minute(app_database: str) -> No
     huey = jobs.get_queue().huey
     for minute in (7, 8, 59):
         due = huey.read_periodic(datetime(2026, 11, 22, 13, minute))
-        assert sorted(task.name for task in due) == ["resume_imports", "sweep_groups"]
+        assert sorted(task.name for task in due) == [
+            "deliver_webhooks",
+            "resume_imports",
+            "sweep_groups",
+        ]
 
 
 def test_a_consumer_in_this_process_runs_the_sweep(app_database: str) -> None:

@@ -29,6 +29,10 @@ class Actor:
     origin: Origin
     user_id: int | None = None  # the signed-in person, when there is one
     token_id: int | None = None  # the API token, when that is how the call came
+    # The groups (subgroups included) an operator may see and manage; None = the whole workspace.
+    scope: frozenset[int] | None = None
+    # Feature flags of the operator (`coterie.access.roles.CAPABILITIES`); admins have them all.
+    capabilities: frozenset[str] = frozenset()
 
     @property
     def can_write(self) -> bool:
@@ -37,6 +41,12 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    def sees_group(self, group_id: int) -> bool:
+        return self.scope is None or group_id in self.scope
+
+    def can(self, capability: str) -> bool:
+        return self.is_admin or capability in self.capabilities
 
 
 def system(workspace_id: int, label: str = "system", origin: Origin = Origin.SYSTEM) -> Actor:

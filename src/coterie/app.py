@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coterie.api import admin, groups, imports, problems, schema, timeline, users
+from coterie.api import (
+    access,
+    admin,
+    campaigns,
+    groups,
+    hierarchy,
+    imports,
+    member,
+    member_groups,
+    operators,
+    problems,
+    schema,
+    timeline,
+    users,
+    webhooks,
+)
+from coterie.api.deps import authorize
+from coterie.scim import app as scim_app
 from coterie.settings import Settings, get_settings
 from coterie.web import routes as web_routes
 
@@ -49,9 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(SecurityHeaders)
 
-    api = APIRouter(prefix="/api/v1")
-    for module in (users, groups, imports, timeline, schema, admin):
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
+    for module in (users, groups, imports, timeline, schema, admin, webhooks, operators):
         api.include_router(module.router)
+    for access_module in (hierarchy, access):
+        api.include_router(access_module.router)
+    for engagement_module in (campaigns, member_groups, member):
+        api.include_router(engagement_module.router)
     app.include_router(api)
+    app.mount("/scim/v2", scim_app.create())
     web_routes.install(app, settings)
     return app

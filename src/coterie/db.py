@@ -116,3 +116,35 @@ def transaction() -> Iterator[Session]:
     """A session that commits when the block ends and rolls back if it raises (adapters only)."""
     with get_sessionmaker()() as session, session.begin():
         yield session
+
+
+class Prepared:
+    """A fixed Core statement compiled once per dialect and run on the session's DBAPI
+    connection, for the few hot reads (access checks, the group tree) where SQLAlchemy's
+    per-call execution context and row objects cost more than the query. It runs in the
+    session's transaction, after flushing the session as an ORM query would; parameters are
+    the statement's `bindparam` names; rows come back as plain tuples.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, tuple[str, list[str], dict[str, Any]]] = {}
+
+    def _compiled(self, dialect: Dialect) -> tuple[str, list[str], dict[str, Any]]:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            fixed = {name: bind.effective_value for name, bind in compiled.binds.items()}
+            found = (str(compiled), list(compiled.positiontup or ()), fixed)
+            self._by_dialect[dialect.name] = found
+        return found
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        session.flush()
+        connection = session.connection()
+        sql, order, fixed = self._compiled(connection.dialect)
+        values = fixed | params
+        driver: Any = connection.connection.driver_connection
+        if connection.dialect.name == "postgresql":
+            return list(driver.execute(sql, values, prepare=True).fetchall())
+        return list(driver.execute(sql, [values[name] for name in order]).fetchall())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from functools import reduce
+
+from sqlalchemy import ColumnElement, Integer, Text, cast, func, literal_column
 
 from coterie.errors import Invalid, NotFound
 
@@ -27,6 +30,19 @@ def encode(value: int) -> str:
         f"{_ALPHABET[value >> 60]}{p[value >> 50 & 1023]}{p[value >> 40 & 1023]}"
         f"{p[value >> 30 & 1023]}{p[value >> 20 & 1023]}{p[value >> 10 & 1023]}{p[value & 1023]}"
     )
+
+
+def sql_encode(column: ColumnElement[int]) -> ColumnElement[str]:
+    """`encode(column)` in SQL (both databases), for ids the server formats itself: CSV exports,
+    the audit entries of a large membership change."""
+    alphabet = literal_column(f"'{_ALPHABET}'", Text)
+    digits = [
+        func.substr(
+            alphabet, cast(column.op(">>")(literal_column(str(shift))).op("&")(31), Integer) + 1, 1
+        )
+        for shift in range(60, -1, -5)
+    ]
+    return reduce(lambda left, right: left.concat(right), digits)
 
 
 def decode(text: str, *, what: str = "record") -> int:

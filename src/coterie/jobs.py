@@ -16,6 +16,7 @@ from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from coterie.db import get_sessionmaker, utcnow
+from coterie.events import delivery, outbox
 from coterie.groups import upkeep
 from coterie.settings import get_settings
 from coterie.transfer import runner
@@ -48,12 +49,20 @@ def resume_imports() -> int:
     return len(waiting)
 
 
+def deliver_webhooks() -> None:
+    """Send the outbox's due webhook deliveries; wake again for a retry due within the minute."""
+    next_due = delivery.deliver_due(get_sessionmaker())
+    if next_due is not None and (next_due - utcnow()).total_seconds() < 60:
+        get_queue().deliver_webhooks.schedule(eta=next_due)
+
+
 @dataclass(frozen=True)
 class Queue:
     huey: Huey
     sweep: TaskWrapper  # calling it enqueues a sweep now; it also runs every minute
     run_import: TaskWrapper
     resume_imports: TaskWrapper  # every minute, and when a consumer starts
+    deliver_webhooks: TaskWrapper  # every minute, and after each commit that wrote events
 
 
 def enqueue_import(workspace_id: int, job_id: int) -> None:
@@ -72,12 +81,25 @@ def get_queue() -> Queue:
         huey = SqliteHuey("coterie", filename=str(settings.data_dir / "jobs.sqlite3"))
     sweep = huey.periodic_task(crontab(minute="*"), name="sweep_groups")(sweep_groups)
     every_minute = huey.periodic_task(crontab(minute="*"), name="resume_imports")
-    return Queue(
+    webhooks = huey.periodic_task(crontab(minute="*"), name="deliver_webhooks")
+    queue = Queue(
         huey,
         sweep,
         huey.task(name="run_import")(run_import),
         every_minute(resume_imports),
+        webhooks(deliver_webhooks),
     )
+    return queue
+
+
+def _wake() -> None:
+    get_queue().deliver_webhooks()
+
+
+def wake_on_events() -> None:
+    """In a process that serves requests: a commit that wrote webhook events queues a delivery
+    run at once (without it the minutely run still sends them)."""
+    outbox.set_notifier(_wake)
 
 
 class _ThreadConsumer(Consumer):  # type: ignore[misc]
@@ -91,5 +113,6 @@ def start_consumer(workers: int = 1) -> Consumer:
     """Start the scheduler and workers in threads of this process; `stop()` them at shutdown."""
     consumer = _ThreadConsumer(get_queue().huey, workers=workers, worker_type="thread")
     consumer.start()
+    wake_on_events()
     get_queue().resume_imports()
     return consumer

@@ -22,10 +22,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     login_attempts_per_minute: int = 10
+    code_attempts_per_member: int = Field(10, description="wrong join codes per member a minute")
+    code_attempts_per_address: int = Field(30, description="wrong join codes per address a minute")
     export_batch_size: int = 5000
     db_pool_size: int = Field(32, description="PostgreSQL connections kept per process")
     import_stale_seconds: int = Field(
         120, gt=0, description="a running import silent this long was interrupted: resume it"
+    )
+    import_workers: int | None = Field(
+        None, ge=0, description="processes normalizing an import's rows (default: one a core)"
+    )
+    import_parallel_from: int = Field(
+        20_000, ge=0, description="rows left below which an import normalizes in-process"
     )
 
     @model_validator(mode="after")

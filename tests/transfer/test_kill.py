@@ -152,6 +152,23 @@ def people(engine: Engine, workspace_id: int) -> tuple[int, int]:
         return row[0], row[1]
 
 
+def _workers_of(root: Path) -> list[int]:
+    """The processes (other than a server) started for this test's data directory."""
+    marker = f"COTERIE_DATA_DIR={root / 'data'}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0") and b"serve" not in command.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 def test_a_server_killed_mid_import_resumes_it_after_a_restart(
     database: Engine, tmp_path: Path
 ) -> None:
@@ -164,7 +181,11 @@ def test_a_server_killed_mid_import_resumes_it_after_a_restart(
         )
         workspace_id = workspace.id
 
-    first = Server(database, tmp_path, secret)
+    # The first server normalizes in worker processes (as a large file would), which must not
+    # outlive it; the second resumes the job in-process (12,000 rows are below the threshold).
+    first = Server(
+        database, tmp_path, secret, COTERIE_IMPORT_PARALLEL_FROM="0", COTERIE_IMPORT_WORKERS="2"
+    )
     try:
         job_id = import_file(first, body, "Spring fair")
 
@@ -173,9 +194,14 @@ def test_a_server_killed_mid_import_resumes_it_after_a_restart(
             return job["status"] == "running" and job["rows_done"] > 0
 
         first.wait_for(under_way, "the import to get under way")
+        assert _workers_of(tmp_path), "the import did not start its worker processes"
         first.kill()
     finally:
         first.stop()
+    deadline = time.monotonic() + 10
+    while _workers_of(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _workers_of(tmp_path) == []
 
     with database.connect() as conn:
         job = conn.execute(

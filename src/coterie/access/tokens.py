@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import scope as scopes
 from coterie.access.models import ApiToken
+from coterie.access.operators.models import CAPABILITIES, TokenScope
 from coterie.actor import Actor, Origin, Role
 from coterie.db import utcnow
 from coterie.errors import Forbidden, Invalid, NotFound, Unauthorized
 from coterie.events import service as audit
+from coterie.groups.models import Group
 
 PREFIX = "cot_"
 
@@ -23,8 +26,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(session: Session, *, actor: Actor, name: str, role: Role) -> tuple[ApiToken, str]:
-    """A new token and its secret, which is shown this once."""
+def create(
+    session: Session, *, actor: Actor, name: str, role: Role, group_ids: Iterable[int] = ()
+) -> tuple[ApiToken, str]:
+    """A new token and its secret, which is shown this once; `group_ids` limit what it reaches."""
     if not actor.is_admin:
         raise Forbidden("Only admins can create API tokens")
     if not name.strip():
@@ -41,6 +46,14 @@ def create(session: Session, *, actor: Actor, name: str, role: Role) -> tuple[Ap
     )
     session.add(token)
     session.flush()
+    scope = list(dict.fromkeys(group_ids))
+    for index, group_id in enumerate(scope):
+        if not actor.sees_group(group_id) or not _group_exists(session, actor, group_id):
+            raise Invalid(f"No group with id {ids.encode(group_id)}", field=f"group_ids[{index}]")
+        session.add(
+            TokenScope(workspace_id=actor.workspace_id, token_id=token.id, group_id=group_id)
+        )
+    session.flush()
     audit.record(
         session,
         actor=actor,
@@ -48,7 +61,7 @@ def create(session: Session, *, actor: Actor, name: str, role: Role) -> tuple[Ap
         target_type="token",
         target_id=token.id,
         target_label=token.name,
-        after={"name": token.name, "role": token.role},
+        after={"name": token.name, "role": token.role, "group_ids": [ids.encode(g) for g in scope]},
     )
     return token, secret
 
@@ -86,10 +99,29 @@ def authenticate(session: Session, *, secret: str) -> Actor:
     token = session.scalar(select(ApiToken).where(ApiToken.secret_hash == _hash(secret)))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API token")
+    role = Role(token.role)
+    roots = scope_of(session, token=token)
+    scope = None
+    if roots and role is not Role.ADMIN:
+        scope = scopes.expand(session, workspace_id=token.workspace_id, group_ids=roots)
     return Actor(
         workspace_id=token.workspace_id,
-        role=Role(token.role),
+        role=role,
         label=f"token:{token.name}",
         origin=Origin.API,
         token_id=token.id,
+        scope=scope,
+        capabilities=frozenset(CAPABILITIES),
     )
+
+
+def scope_of(session: Session, *, token: ApiToken) -> list[int]:
+    stmt = select(TokenScope.group_id).where(
+        TokenScope.workspace_id == token.workspace_id, TokenScope.token_id == token.id
+    )
+    return list(session.scalars(stmt))
+
+
+def _group_exists(session: Session, actor: Actor, group_id: int) -> bool:
+    stmt = select(Group.id).where(Group.workspace_id == actor.workspace_id, Group.id == group_id)
+    return session.scalar(stmt) is not None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from coterie import ids
-from coterie.access import tokens
+from coterie.access import roles, tokens
 from coterie.actor import Role
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.events import service as audit
@@ -34,6 +34,9 @@ class AuditRead(BaseModel):
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Role
+    group_ids: list[str] = Field(
+        default_factory=list, max_length=100, description="group scope; empty = whole workspace"
+    )
 
 
 class TokenRead(BaseModel):
@@ -43,6 +46,7 @@ class TokenRead(BaseModel):
     created_by: str
     created_at: datetime
     revoked_at: datetime | None
+    group_ids: list[str]
 
 
 class TokenCreated(TokenRead):
@@ -59,7 +63,10 @@ class WorkspaceRead(BaseModel):
     upload_limit_bytes: int
 
 
-@router.get("/audit", response_model=list[AuditRead])
+ADMIN_ONLY = roles.needs(Role.ADMIN)
+
+
+@router.get("/audit", response_model=list[AuditRead], openapi_extra=ADMIN_ONLY)
 def list_audit(
     session: SessionDep,
     actor: ActorDep,
@@ -91,8 +98,9 @@ def list_audit(
     ]
 
 
-def _token_read(token: Any) -> dict[str, Any]:
+def _token_read(session: Any, token: Any) -> dict[str, Any]:
     return {
+        "group_ids": [ids.encode(g) for g in tokens.scope_of(session, token=token)],
         "id": ids.encode(token.id),
         "name": token.name,
         "role": token.role,
@@ -102,19 +110,25 @@ def _token_read(token: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/tokens", response_model=list[TokenRead])
+@router.get("/tokens", response_model=list[TokenRead], openapi_extra=ADMIN_ONLY)
 def list_tokens(session: SessionDep, actor: ActorDep) -> list[TokenRead]:
-    return [TokenRead(**_token_read(t)) for t in tokens.list_tokens(session, actor=actor)]
+    return [TokenRead(**_token_read(session, t)) for t in tokens.list_tokens(session, actor=actor)]
 
 
-@router.post("/tokens", response_model=TokenCreated, status_code=201)
+@router.post("/tokens", response_model=TokenCreated, status_code=201, openapi_extra=ADMIN_ONLY)
 def create_token(session: SessionDep, actor: ActorDep, data: TokenCreate) -> TokenCreated:
-    token, secret = tokens.create(session, actor=actor, name=data.name, role=data.role)
+    token, secret = tokens.create(
+        session,
+        actor=actor,
+        name=data.name,
+        role=data.role,
+        group_ids=ids.decode_all(data.group_ids, what="group", at="group_ids"),
+    )
     session.commit()
-    return TokenCreated(**_token_read(token), secret=secret)
+    return TokenCreated(**_token_read(session, token), secret=secret)
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id}", status_code=204, openapi_extra=ADMIN_ONLY)
 def revoke_token(session: SessionDep, actor: ActorDep, token_id: str) -> Response:
     tokens.revoke(session, actor=actor, token_id=decode_id(token_id, "token"))
     session.commit()

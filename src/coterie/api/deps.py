@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from coterie import ids
-from coterie.access import tokens
+from coterie.access import roles, tokens
+from coterie.access import scope as scopes
 from coterie.actor import Actor
 from coterie.db import get_sessionmaker
 from coterie.errors import Unauthorized
@@ -26,12 +27,36 @@ SessionDep = Annotated[Session, Depends(db_session)]
 
 
 def current_actor(
+    request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header(description="Bearer <API token>")] = None,
 ) -> Actor:
+    known = getattr(request.state, "actor", None)
+    if isinstance(known, Actor):
+        return known
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'")
-    return tokens.authenticate(session, secret=authorization[7:].strip())
+    actor = tokens.authenticate(session, secret=authorization[7:].strip())
+    request.state.actor = actor
+    return actor
+
+
+def authorize(request: Request, session: SessionDep) -> None:
+    """Every API route: the caller's role against the route's (`coterie.access.roles`), then
+    the people and groups named in its path against the caller's scope, before body validation.
+
+    Calls without an operator token pass on to the route, whose own credentials decide.
+    """
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or not header[7:].strip().startswith(tokens.PREFIX):
+        return
+    route = request.scope.get("route")
+    needed = roles.required(getattr(route, "openapi_extra", None), request.method)
+    if needed is None:
+        return
+    actor = current_actor(request, session, header)
+    roles.require(actor, needed)
+    scopes.check_path(session, actor=actor, params=dict(request.path_params))
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import roles
 from coterie.actor import Actor, Role
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.api.users import (
@@ -57,6 +58,7 @@ _READERS = (Role.READ_ONLY, Role.STANDARD, Role.ADMIN)
 _COPIED = (
     *("name", "description", "tags", "status", "attributes", "source", "source_ref"),
     *("selection", "behaviour", "member_count", "evaluated_at", "created_at", "updated_at"),
+    *("subtree_member_count", "billing_email", "billing_plan", "billing_seats"),
 )
 EXPORT_COLUMNS = (
     *("id", "name", "members", "status", "kind", "tags", "created_at", "created_by"),
@@ -97,6 +99,7 @@ def group_read(session: Session, group: Group, forms: list[int] | None = None) -
         exclude_text=_rule_text(group.exclude_rule, "exclude"),
         excluded_user_ids=[ids.encode(i) for i in group.excluded_user_ids or ()],
         form_ids=[ids.encode(i) for i in forms],
+        parent_id=ids.encode(group.parent_id) if group.parent_id is not None else None,
         created_by=group.created_by_label,
         **{name: getattr(group, name) for name in _COPIED},
     )
@@ -217,7 +220,7 @@ def create_group(session: SessionDep, actor: ReaderDep, data: GroupCreate) -> Gr
     return group_read(session, group)
 
 
-@router.post("/preview", response_model=RulePreview)
+@router.post("/preview", response_model=RulePreview, openapi_extra=roles.needs(Role.READ_ONLY))
 def preview_rule(session: SessionDep, actor: ReaderDep, data: RulePreviewInput) -> RulePreview:
     """Whom a rule selects now and, against an existing group, who would join and leave."""
     result = preview.preview(

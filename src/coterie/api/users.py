@@ -16,12 +16,13 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import scope as scopes
 from coterie.actor import Actor
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.directory import listing
 from coterie.directory import service as users
 from coterie.directory.schemas import PageLinks, UserCreate, UserPage, UserRead, UserUpdate
-from coterie.groups import members, people
+from coterie.groups import people
 from coterie.groups import service as groups
 from coterie.groups.schemas import MembershipRead
 from coterie.pagination import Page
@@ -134,13 +135,13 @@ def people_csv(
 def list_users(
     session: SessionDep, actor: ActorDep, query: PeopleQueryDep, page: PageQueryDep
 ) -> UserPage:
-    scope = members.everyone(session, workspace_id=actor.workspace_id)
+    scope = scopes.people(session, actor=actor)
     return people_page(session, actor=actor, query=query, page=page, scope=scope)
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
 def export_users(session: SessionDep, actor: ActorDep, query: PeopleQueryDep) -> StreamingResponse:
-    scope = members.everyone(session, workspace_id=actor.workspace_id)
+    scope = scopes.people(session, actor=actor)
     return people_csv(session, actor=actor, query=query, scope=scope, filename="users.csv")
 
 

@@ -26,10 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from coterie import demo as demo_data
 from coterie import ids, migrations
 from coterie import jobs as jobs_queue
+from coterie.access import scope as scopes
 from coterie.access import tokens
 from coterie.actor import Role
 from coterie.cli import imports as cli_imports
+from coterie.cli import scim as cli_scim
 from coterie.cli._common import (
+    OperatorOption,
     WorkspaceOption,
     cli_actor,
     err,
@@ -60,6 +63,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
+app.add_typer(cli_scim.app, name="scim-token")
 
 FilterOption = Annotated[
     str | None,
@@ -128,6 +132,8 @@ def serve(
     except SQLAlchemyError:
         console.print("[yellow]The database is not ready: run `coterie db upgrade`.[/]")
     consumer = jobs_queue.start_consumer() if jobs and not reload else None
+    if not reload:
+        jobs_queue.wake_on_events()  # webhook deliveries start right after each change
     if consumer is not None:
         console.print("  Jobs:     group sweep every minute (in this process)")
     try:
@@ -256,10 +262,11 @@ def users_list(
         list[str] | None,
         typer.Option("--column", "-c", help="Another column to show, e.g. attributes.plan."),
     ] = None,
+    operator: OperatorOption = None,
 ) -> None:
     """One page of people as a table."""
     with transaction() as session:
-        actor = cli_actor(find_workspace(session, workspace))
+        actor = cli_actor(find_workspace(session, workspace), session=session, operator=operator)
         extra = column or []
         custom = workspace_fields(session, workspace_id=actor.workspace_id)
         labels = {f"attributes.{f.key}": f.label for f in custom}
@@ -280,6 +287,7 @@ def users_list(
             descending=desc,
             size=size,
             cursor=cursor,
+            scope=scopes.people(session, actor=actor),
         )
     headers = {
         "id": "Id",
@@ -311,10 +319,11 @@ def users_export(
     sort: SortOption = "full_name",
     desc: DescOption = False,
     output: Annotated[str, typer.Option("--output", "-o", help="A file, or - for stdout.")] = "-",
+    operator: OperatorOption = None,
 ) -> None:
     """Every matching person as CSV (the same columns as the web UI's download)."""
     with transaction() as session:
-        actor = cli_actor(find_workspace(session, workspace))
+        actor = cli_actor(find_workspace(session, workspace), session=session, operator=operator)
         chunks = listing.export_csv(
             session,
             actor=actor,
@@ -322,6 +331,7 @@ def users_export(
             sort=sort,
             descending=desc,
             batch_size=get_settings().export_batch_size,
+            scope=scopes.people(session, actor=actor),
         )
         first = next(chunks)  # a bad sort fails here, before a file is created
         if output == "-":
@@ -342,10 +352,11 @@ def token_create(
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")],
     name: Annotated[str, typer.Option(help="What the token is for.")],
     role: Annotated[TokenRole, typer.Option(help="What the token may do.")],
+    operator: OperatorOption = None,
 ) -> None:
     """Create an API token and print its secret, which is shown only this once."""
     with transaction() as session:
-        actor = cli_actor(find_workspace(session, workspace))
+        actor = cli_actor(find_workspace(session, workspace), session=session, operator=operator)
         token, secret = tokens.create(session, actor=actor, name=name, role=Role(role.value))
     err().print(
         f"Created token [bold]{escape(token.name)}[/] ({token.role}) in workspace {workspace}. "

@@ -16,12 +16,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
+from coterie.access import scope as scopes
 from coterie.actor import Actor, Origin
 from coterie.db import get_sessionmaker
-from coterie.errors import CoterieError, Invalid, NotFound
+from coterie.directory import contacts, signin
+from coterie.directory import service as users
+from coterie.errors import CoterieError, Forbidden, Invalid, NotFound
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
 
+OperatorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Act as this operator (their email): their role and group scope apply "
+        "(docs/operators.md). Without it the command runs as the workspace's cli system actor.",
+    ),
+]
 WorkspaceOption = Annotated[
     str | None,
     typer.Option("--workspace", "-w", help="Workspace slug (can be left out if there is one)."),
@@ -96,5 +107,21 @@ def find_workspace(session: Session, slug: str | None) -> Workspace:
     raise Invalid(f"Name a workspace with --workspace (one of {names})", field="workspace")
 
 
-def cli_actor(workspace: Workspace) -> Actor:
-    return actors.system(workspace.id, label="cli", origin=Origin.CLI)
+def cli_actor(
+    workspace: Workspace, *, session: Session | None = None, operator: str | None = None
+) -> Actor:
+    """The `cli` system actor, or with `operator` (an email) that operator, role and scope."""
+    if operator is None:
+        return actors.system(workspace.id, label="cli", origin=Origin.CLI)
+    if session is None:
+        raise ValueError("acting as an operator needs the session")
+    try:
+        email = contacts.normalize_email(operator)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="as") from None
+    user = users.find_by_identifier(session, workspace_id=workspace.id, kind="email", value=email)
+    if user is None:
+        raise NotFound(f"No operator with the email {email} in {workspace.slug}")
+    if not signin.may_sign_in(user):
+        raise Forbidden(f"{user.full_name} may not use the dashboard (role {user.role})")
+    return scopes.operator_actor(session, user=user, origin=Origin.CLI)

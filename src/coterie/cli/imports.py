@@ -10,7 +10,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coterie import ids
-from coterie.cli._common import WorkspaceOption, cli_actor, fail, find_workspace, out, transaction
+from coterie.cli._common import (
+    OperatorOption,
+    WorkspaceOption,
+    cli_actor,
+    fail,
+    find_workspace,
+    out,
+    transaction,
+)
 from coterie.db import get_sessionmaker
 from coterie.transfer import mapping, runner
 from coterie.transfer import service as imports
@@ -48,13 +56,15 @@ def import_file(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the preview counts and write nothing.")
     ] = False,
+    operator: OperatorOption = None,
 ) -> None:
     """Import people from a CSV, XLSX, XLS or ODS file into a new group."""
     console = out()
     stored: Path | None = None  # the uploaded copy, removed unless a queued job keeps it
     try:
         with transaction() as session, file.open("rb") as stream:
-            actor = cli_actor(find_workspace(session, workspace))
+            found = find_workspace(session, workspace)
+            actor = cli_actor(found, session=session, operator=operator)
             job = imports.upload(session, actor=actor, file_name=file.name, stream=stream)
             stored = imports.file_path(job)
             if sheet is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from coterie import actor as actors
 from coterie import ids
 from coterie.actor import Actor, Origin, Role
+from coterie.demo.engagement import seed_engagement
 from coterie.demo.groups import seed_groups
 from coterie.demo.people import (
     ADMIN_EMAIL,
@@ -22,6 +23,7 @@ from coterie.demo.people import (
     as_row,
     generate_people,
 )
+from coterie.demo.teams import seed_teams
 from coterie.directory import contacts, fields, forms, passwords
 from coterie.directory import service as users
 from coterie.directory.models import IDENTIFIERS, TimelineEntry, User
@@ -152,6 +154,8 @@ def seed_workspace(
                 progress(len(rows))
             rows, entries = [], []
     group_count = seed_groups(session, author=author, people=made, form_id=form.id)
+    group_count += seed_teams(session, author=author, people=[person_id for person_id, _ in made])
+    group_count += seed_engagement(session, author=author, people=[pid for pid, _ in made])
     summary = {"people": people, "seed": seed, "timeline_entries": timeline_count}
     audit.record(session, actor=actor, action="workspace.seeded", target_type="workspace",
                  target_id=workspace.id, target_label=workspace.slug, after=summary)  # fmt: skip

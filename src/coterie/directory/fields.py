@@ -150,18 +150,18 @@ def _system_specs(region: str) -> list[FieldSpec]:
     ]
 
 
+def custom_spec(field: Field) -> FieldSpec:
+    """How rules read one custom field: `attributes.<key>` in the JSON column."""
+    return FieldSpec(
+        f"attributes.{field.key}",
+        FieldType(field.type),
+        User.__table__.c.attributes,
+        json_key=field.key,
+        options=tuple(field.options),
+        label=field.label,
+    )
+
+
 def catalog(fields: Sequence[Field], *, region: str) -> FieldCatalog:
     """Every field a rule over users may read: system columns, then `attributes.<key>`."""
-    column = User.__table__.c.attributes
-    custom = [
-        FieldSpec(
-            f"attributes.{f.key}",
-            FieldType(f.type),
-            column,
-            json_key=f.key,
-            options=tuple(f.options),
-            label=f.label,
-        )
-        for f in fields
-    ]
-    return FieldCatalog([*_system_specs(region), *custom])
+    return FieldCatalog([*_system_specs(region), *map(custom_spec, fields)])

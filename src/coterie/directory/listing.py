@@ -6,13 +6,11 @@ import csv
 import io
 import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
-from functools import reduce
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     Text,
     and_,
@@ -32,7 +30,7 @@ from sqlalchemy.orm import Session
 from coterie import ids
 from coterie.actor import Actor, Role
 from coterie.db import utcnow
-from coterie.directory import fields
+from coterie.directory import counts, fields
 from coterie.directory.models import Field, User
 from coterie.directory.service import workspace_fields
 from coterie.errors import Invalid
@@ -42,6 +40,7 @@ from coterie.workspaces import service as workspaces
 
 # Columns that can never be NULL sort with a plain row comparison (index friendly).
 _NOT_NULL = {"id", "full_name", "source", "status", "role", "created_at", "updated_at"}
+_NOT_NULL |= {"scoring_enabled", "roaming"}
 SORTABLE = (
     "id",
     "full_name",
@@ -60,6 +59,8 @@ SORTABLE = (
     "status",
     "role",
     "agent_id",
+    "scoring_enabled",
+    "roaming",
 )
 EXPORT_COLUMNS = (
     "id",
@@ -156,7 +157,7 @@ def list_users(
     custom = workspace_fields(session, workspace_id=actor.workspace_id)
     key = sort_key(custom, sort)
     stmt = selection(session, actor=actor, rule=rule, custom=custom, scope=scope)
-    return paginate(
+    page = paginate(
         session,
         stmt,
         key=key,
@@ -164,7 +165,26 @@ def list_users(
         descending=descending,
         size=size,
         cursor=cursor,
-        count=with_total,
+        count=False,
+    )
+    if not with_total:
+        return page
+    narrowed = scope is not None and scope.within is not None
+    total = counts.total(
+        session, actor=actor, rule=rule, custom=custom, narrowed=narrowed, stmt=stmt
+    )
+    return replace(page, total=total)
+
+
+def count_users(
+    session: Session, *, actor: Actor, rule: Rule | None = None, scope: Scope | None = None
+) -> int:
+    """The exact number of people `list_users` pages through (its `total`)."""
+    custom = workspace_fields(session, workspace_id=actor.workspace_id)
+    stmt = selection(session, actor=actor, rule=rule, custom=custom, scope=scope)
+    narrowed = scope is not None and scope.within is not None
+    return counts.total(
+        session, actor=actor, rule=rule, custom=custom, narrowed=narrowed, stmt=stmt
     )
 
 
@@ -219,7 +239,7 @@ def export_csv(
         yield from _copy_csv(session, stmt, batch_size)
         return
     # Ids and datetimes come out of SQL as text; the other fixed columns are text or NULL.
-    columns = [_sql_id(t.id)]
+    columns = [ids.sql_encode(t.id)]
     columns += [_sqlite_isoformat(t[n]) if n in _DATETIMES else t[n] for n in EXPORT_COLUMNS[1:]]
     columns += [custom_value(f) for f in custom]
     fixed = len(EXPORT_COLUMNS)
@@ -248,22 +268,7 @@ def _sqlite_isoformat(value: ColumnElement[Any]) -> ColumnElement[str]:
 
 # _SAFE_NUMBER for PostgreSQL, where `$` does not also match before a final newline as in Python.
 _SAFE_NUMBER_SQL = r"^[+-]?[0-9][0-9 .,()/-]*\n?$"
-_ID_ALPHABET = "".join(ids.encode(n)[-1] for n in range(32))
 _DATETIMES = ("last_activity_at", "created_at", "updated_at")
-
-
-def _sql_id(column: ColumnElement[int]) -> ColumnElement[str]:
-    """`ids.encode(column)` in SQL: 13 base-32 digits, most significant first (both databases)."""
-    alphabet = literal_column(f"'{_ID_ALPHABET}'", Text)
-    digits = [
-        func.substr(
-            alphabet,
-            sa_cast(column.op(">>")(literal_column(str(shift))).op("&")(31), Integer) + 1,
-            1,
-        )
-        for shift in range(60, -1, -5)
-    ]
-    return reduce(lambda left, right: left.concat(right), digits)
 
 
 def _sql_text(value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -322,7 +327,7 @@ def _sql_joined(value: ColumnElement[Any]) -> ColumnElement[str]:
 def _sql_cell(name: str) -> ColumnElement[Any]:
     column = User.__table__.c[name]
     if name == "id":
-        return _sql_id(column)
+        return ids.sql_encode(column)
     if name in _DATETIMES:
         return _sql_isoformat(column)
     return _sql_text(column)

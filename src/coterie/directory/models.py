@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     String,
     Text,
@@ -77,6 +78,28 @@ class Field(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[list[str]] = mapped_column(Json, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FieldValueCount(Base):
+    """How many people hold each value of an enum or boolean field, as a sum of deltas.
+
+    PostgreSQL triggers (migration 2026_12_04_0008) add a row per write statement and fold them
+    now and then, so a filtered list's total is read here instead of counted over every person
+    (`directory.counts`). On SQLite the table stays empty and unused.
+    """
+
+    __tablename__ = "field_value_counts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "field_id"], ["fields.workspace_id", "fields.id"], ondelete="CASCADE"
+        ),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    field_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
 
 
 class Form(Base):

@@ -135,7 +135,8 @@ def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, crea
         user.full_name = " ".join(p for p in (user.first_name, user.last_name) if p)
     if not user.full_name:
         raise Invalid("A person needs a full name or a first name", field="full_name")
-    if not any(getattr(user, k) for k in IDENTIFIERS):
+    # SCIM identifies its people by userName (kept by coterie.access.provisioning).
+    if user.source != "scim" and not any(getattr(user, k) for k in IDENTIFIERS):
         raise Invalid(
             "A person needs at least one contact: phone, email, WhatsApp, Instagram or external id",
             field="phone",

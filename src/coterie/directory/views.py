@@ -25,7 +25,7 @@ from coterie.events import service as audit
 from coterie.pagination import PAGE_SIZES
 from coterie.rules import parse_tree
 
-TABLES = ("users",)
+TABLES = ("users", "operators")  # All Users; the Users side of Groups & Users
 
 
 def _owner(actor: Actor) -> int:

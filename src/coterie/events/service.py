@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from coterie.actor import Actor
 from coterie.errors import Forbidden
+from coterie.events import outbox
 from coterie.events.models import AuditEntry
 
 
@@ -19,6 +20,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
+        # The ids of a large membership change: thousands of strings, nothing to convert.
+        if all(type(v) is str for v in value):
+            return list(value)
         return [_plain(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -49,7 +53,14 @@ def record(
         after=_plain(after),
     )
     session.add(entry)
+    outbox.capture(session, entry)  # its webhook event, if it is one, in the same transaction
     return entry
+
+
+def emit(session: Session, *, workspace_id: int, event_type: str, data: dict[str, Any]) -> None:
+    """A webhook event that no audit entry stands for (`campaign.launched`), in the caller's
+    transaction; `data` is JSON-ready. Types: `coterie.events.outbox.EVENT_TYPES`."""
+    outbox.emit(session, workspace_id=workspace_id, event_type=event_type, data=_plain(data))
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

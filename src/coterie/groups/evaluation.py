@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Insert,
+    Row,
     String,
     Table,
     Update,
@@ -42,7 +44,7 @@ from coterie.actor import Actor
 from coterie.db import Id, UTCDateTime, utcnow
 from coterie.directory.models import User
 from coterie.events import service as audit
-from coterie.groups import graph
+from coterie.groups import graph, hierarchy
 from coterie.groups.catalog import GroupRule, people_catalog
 from coterie.groups.models import Group, Membership
 from coterie.rules import FieldCatalog
@@ -111,14 +113,33 @@ def evaluate(
         missing = missing.where(~_present(group))
     columns = ["workspace_id", "group_id", "user_id", "source", "added_by_id"]
     columns += ["added_by_label", "added_at"]
-    # Core, the ids fetched in one go: the ORM's path read them back one row at a time.
     inserted = insert(m).from_select(columns, missing).returning(m.c.user_id)
-    added = list(session.execute(inserted).scalars().all())
-    count_changes(session, group=group, delta=len(added) - len(removed))
+    if dialect == "postgresql":
+        # The server encodes the new members' ids and cuts them into the audit's chunks: no
+        # row per person crosses the wire (docs/performance.md, "Materializing").
+        chunks = _added_chunks(session, inserted)
+    else:
+        chunks = _chunks(_encoded(session.execute(inserted).scalars().all()))
+    n_added = sum(map(len, chunks))
+    count_changes(session, group=group, delta=n_added - len(removed))
     group.evaluated_at = now
-    record_changes(session, actor=actor, group=group, added=added, removed=removed, reason="rule")
+    _record_chunks(session, actor, group.id, group.name, "group.members_added", chunks, "rule")
+    record_changes(session, actor=actor, group=group, added=[], removed=removed, reason="rule")
     session.flush()
-    return Evaluation(len(added), len(removed), now)
+    return Evaluation(n_added, len(removed), now)
+
+
+def _added_chunks(session: Session, inserted: Insert) -> list[list[str]]:
+    """PostgreSQL: run `inserted` (RETURNING user_id); the ids encoded, `AUDIT_CHUNK` a list."""
+    rows = inserted.cte("added")
+    chunk = ((func.row_number().over() - 1) // AUDIT_CHUNK).label("chunk")
+    numbered = select(rows.c.user_id, chunk).subquery()
+    stmt = (
+        select(func.json_agg(ids.sql_encode(numbered.c.user_id)))
+        .group_by(numbered.c.chunk)
+        .order_by(numbered.c.chunk)
+    )
+    return [list(found) for found in session.scalars(stmt)]
 
 
 def evaluate_since(session: Session, *, actor: Actor, group: Group, since: datetime) -> Evaluation:
@@ -203,11 +224,29 @@ def count_many(session: Session, *, workspace_id: int, deltas: Mapping[int, int]
     counted = session.execute(
         update(_GROUPS)
         .where(g.workspace_id == workspace_id, g.id.in_(list(deltas)))
-        .values(member_count=g.member_count + step)
-        .returning(g.id, g.name)
+        .values(
+            member_count=g.member_count + step, subtree_member_count=g.subtree_member_count + step
+        )
+        .returning(g.id, g.name, _in_tree(ws=workspace_id))
     ).all()
     _forget_counts(session, workspace_id=workspace_id, group_ids=deltas)
+    _tree_counts(session, workspace_id=workspace_id, counted=counted)
     return {row.id: row.name for row in counted}
+
+
+def _in_tree(*, ws: Any) -> ColumnElement[bool]:
+    """For a RETURNING of `groups`: the group has a parent or a subgroup."""
+    child = _GROUPS.alias("child")
+    has_child = exists().where(child.c.workspace_id == ws, child.c.parent_id == _GROUPS.c.id)
+    return (_GROUPS.c.parent_id.is_not(None) | has_child).label("in_tree")
+
+
+def _tree_counts(session: Session, *, workspace_id: int, counted: Sequence[Row[Any]]) -> None:
+    """`hierarchy.counts_changed` for counted groups, skipped (a query spared on every person's
+    write) when none of them is in a hierarchy: then no other count depends on theirs."""
+    if any(row.in_tree for row in counted):
+        ids_ = [row.id for row in counted]
+        hierarchy.counts_changed(session, workspace_id=workspace_id, group_ids=ids_)
 
 
 def _forget_counts(session: Session, *, workspace_id: int, group_ids: Iterable[int]) -> None:
@@ -215,7 +254,7 @@ def _forget_counts(session: Session, *, workspace_id: int, group_ids: Iterable[i
     for group_id in group_ids:
         loaded = session.identity_map.get(identity_key(Group, (workspace_id, group_id)))
         if loaded is not None:
-            session.expire(loaded, ["member_count"])
+            session.expire(loaded, ["member_count", "subtree_member_count"])
 
 
 def move_person(
@@ -238,6 +277,7 @@ def move_person(
         params |= {"by_id": actor.user_id, "by_label": actor.label[:200], "now": now}
         counted = session.execute(_MOVES, params).all()
         _forget_counts(session, workspace_id=workspace_id, group_ids=moves)
+        _tree_counts(session, workspace_id=workspace_id, counted=counted)
         names = {row.id: row.name for row in counted}
     else:
         m = _MEMBERSHIPS.c
@@ -286,8 +326,12 @@ def _moves() -> Update:
         .where(g.workspace_id == ws, or_(g.id == any_(joined), g.id == any_(left)))
         # `updated_at` as its onupdate would set it: with WITH queries attached, SQLAlchemy
         # binds that default as NULL.
-        .values(member_count=g.member_count + step, updated_at=now)
-        .returning(g.id, g.name)
+        .values(
+            member_count=g.member_count + step,
+            subtree_member_count=g.subtree_member_count + step,
+            updated_at=now,
+        )
+        .returning(g.id, g.name, _in_tree(ws=ws))
         .add_cte(add.cte("joined_rows"), remove.cte("left_rows"))
     )
 
@@ -325,17 +369,32 @@ def audit_members(
 ) -> None:
     """`record_changes` for a group known by id and name, without loading it."""
     for action, people in (("group.members_added", added), ("group.members_removed", removed)):
-        for start in range(0, len(people), AUDIT_CHUNK):
-            chunk = people[start : start + AUDIT_CHUNK]
-            audit.record(
-                session,
-                actor=actor,
-                action=action,
-                target_type="group",
-                target_id=group_id,
-                target_label=name,
-                after={"reason": reason, "count": len(chunk), "user_ids": _encoded(chunk)},
-            )
+        _record_chunks(session, actor, group_id, name, action, _chunks(_encoded(people)), reason)
+
+
+def _record_chunks(
+    session: Session,
+    actor: Actor,
+    group_id: int,
+    name: str,
+    action: str,
+    chunks: Iterable[list[str]],
+    reason: str,
+) -> None:
+    for chunk in chunks:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            target_type="group",
+            target_id=group_id,
+            target_label=name,
+            after={"reason": reason, "count": len(chunk), "user_ids": chunk},
+        )
+
+
+def _chunks(encoded: list[str]) -> list[list[str]]:
+    return [encoded[start : start + AUDIT_CHUNK] for start in range(0, len(encoded), AUDIT_CHUNK)]
 
 
 _MOVES = _moves()

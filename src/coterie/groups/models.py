@@ -31,6 +31,10 @@ class Group(Base):
         UniqueConstraint("workspace_id", "name"),
         Index(None, "workspace_id", "created_at", "id"),
         Index(None, "workspace_id", "member_count", "id"),
+        # A subgroup's parent, in the same workspace; deleting a parent with subgroups is refused
+        # by the service, so the database only has to keep the link pointing at a real group.
+        ForeignKeyConstraint(["workspace_id", "parent_id"], ["groups.workspace_id", "groups.id"]),
+        Index(None, "workspace_id", "parent_id"),
     )
 
     workspace_id: Mapped[int] = mapped_column(
@@ -53,6 +57,14 @@ class Group(Base):
     references: Mapped[list[int]] = mapped_column(Json, default=list)
     time_relative: Mapped[bool] = mapped_column(default=False)
     member_count: Mapped[int] = mapped_column(default=0)
+    # The hierarchy (`coterie.groups.hierarchy`): None for a level-1 (billing-level) group.
+    parent_id: Mapped[int | None] = mapped_column(Id)
+    # Distinct people in this group and all its subgroups, kept by `hierarchy.recount`.
+    subtree_member_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Billing fields: meaningful on level-1 groups only (docs/access.md).
+    billing_email: Mapped[str | None] = mapped_column(String(320))
+    billing_plan: Mapped[str | None] = mapped_column(String(100))
+    billing_seats: Mapped[int | None] = mapped_column()
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(Id)
     created_by_label: Mapped[str] = mapped_column(String(200), default="")

@@ -36,10 +36,23 @@ class GroupFields(_Input):
     excluded_user_ids: list[str] | None = Field(
         None, max_length=1000, description="rule groups: people left out by name"
     )
+    billing_email: str | None = Field(
+        None, max_length=320, description="level-1 groups only: who receives the invoices"
+    )
+    billing_plan: str | None = Field(None, max_length=100, description="level-1 groups only")
+    billing_seats: int | None = Field(
+        None, ge=0, le=10_000_000, description="level-1 groups only: seats paid for"
+    )
 
 
 class GroupCreate(GroupFields):
     name: str = Field(min_length=1, max_length=200)
+    parent_id: str | None = Field(
+        None,
+        max_length=40,
+        description="make it a subgroup of this group (move it later with "
+        "`POST /groups/{id}/move`)",
+    )
     selection: Selection = "manual"
     behaviour: Behaviour | None = Field(None, description="rule groups only; default dynamic")
     source: GroupSource = "api"
@@ -68,6 +81,13 @@ class GroupRead(BaseModel):
     excluded_user_ids: list[str]
     form_ids: list[str]
     member_count: int
+    parent_id: str | None = Field(description="None for a level-1 (billing-level) group")
+    subtree_member_count: int = Field(
+        description="distinct people in the group and all its subgroups"
+    )
+    billing_email: str | None
+    billing_plan: str | None
+    billing_seats: int | None
     evaluated_at: datetime | None
     created_by: str
     created_at: datetime

@@ -7,7 +7,7 @@ every write (dynamic), so they refuse manual edits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from coterie.directory.models import User
 from coterie.directory.service import require_write
 from coterie.errors import Conflict, Forbidden, Invalid, NotFound
 from coterie.events import service as audit
-from coterie.groups import graph, storage
+from coterie.groups import graph, hierarchy, storage
 from coterie.groups.catalog import GroupRule, people_catalog
 from coterie.groups.evaluation import (
     Evaluation,
@@ -42,6 +42,7 @@ _CHUNK = 1_000  # rows per INSERT: SQLite allows 32,766 bound parameters per sta
 _AUDITED = (
     *("name", "description", "tags", "status", "attributes"),
     *("include_rule", "exclude_rule", "excluded_user_ids"),
+    *("billing_email", "billing_plan", "billing_seats"),
 )
 
 
@@ -54,7 +55,7 @@ def require_read(actor: Actor) -> None:
 def get(session: Session, *, actor: Actor, group_id: int) -> Group:
     require_read(actor)
     group = session.get(Group, (actor.workspace_id, group_id))
-    if group is None:
+    if group is None or not actor.sees_group(group_id):
         raise NotFound(f"No group with id {ids.encode(group_id)}")
     return group
 
@@ -194,6 +195,18 @@ def _apply_forms(session: Session, *, actor: Actor, group: Group, data: GroupFie
         )
 
 
+def _apply_billing(group: Group, data: GroupFields) -> None:
+    """Billing fields belong to level-1 groups; `null` clears one."""
+    values = data.model_dump(exclude_unset=True, include=set(hierarchy.BILLING_FIELDS))
+    if not values:
+        return
+    if group.parent_id is not None and any(v is not None for v in values.values()):
+        field = next(name for name, value in values.items() if value is not None)
+        raise Invalid("Only a level-1 group (without a parent) carries billing fields", field=field)
+    for name, value in values.items():
+        setattr(group, name, value.strip() or None if isinstance(value, str) else value)
+
+
 def _apply_details(group: Group, data: GroupFields) -> None:
     values = data.model_dump(
         exclude_unset=True, include={"name", "description", "tags", "status", "attributes"}
@@ -227,7 +240,14 @@ def create(session: Session, *, actor: Actor, data: GroupCreate) -> Group:
         created_by_id=actor.user_id,
         created_by_label=actor.label[:200],
     )
+    if data.parent_id is not None:
+        parent_id = hierarchy.decode_parent(data.parent_id)
+        if not actor.sees_group(parent_id):
+            raise Invalid(f"No group with id {data.parent_id!r}", field="parent_id")
+        hierarchy.check_parent(session, workspace_id=actor.workspace_id, parent_id=parent_id)
+        group.parent_id = parent_id
     _apply_details(group, data)
+    _apply_billing(group, data)
     _apply_rule(session, actor=actor, group=group, data=data, creating=True)
     session.add(group)
     session.flush()
@@ -257,6 +277,7 @@ def update(session: Session, *, actor: Actor, group_id: int, data: GroupUpdate) 
     if data.name is not None:
         _unique_name(session, workspace_id=actor.workspace_id, name=data.name, exclude=group.id)
     _apply_details(group, data)
+    _apply_billing(group, data)
     rule_changed = _apply_rule(session, actor=actor, group=group, data=data, creating=False)
     _apply_forms(session, actor=actor, group=group, data=data)
     group.updated_at = utcnow()
@@ -282,6 +303,18 @@ def update(session: Session, *, actor: Actor, group_id: int, data: GroupUpdate) 
     return group
 
 
+# What else refers to a group, by the domains above this one (campaigns): each check returns
+# (kind, id, name) of the records that name the group; deletion is refused while any does.
+GroupReferences = Callable[[Session, int, int], list[tuple[str, int, str]]]
+_REFERENCE_CHECKS: list[GroupReferences] = []
+
+
+def register_references(check: GroupReferences) -> None:
+    """Let a higher domain keep groups it names from being deleted (groups cannot import it)."""
+    if check not in _REFERENCE_CHECKS:
+        _REFERENCE_CHECKS.append(check)
+
+
 def delete_group(session: Session, *, actor: Actor, group_id: int) -> None:
     """Deletes the group and its memberships, never people; refused while rules name it."""
     require_write(actor)
@@ -292,6 +325,22 @@ def delete_group(session: Session, *, actor: Actor, group_id: int) -> None:
         raise Conflict(
             f"{group.name} is used by the rules of: {names}; change those rules first",
             referenced_by=[{"id": ids.encode(r.id), "name": r.name} for r in readers],
+        )
+    others = [
+        ref for check in _REFERENCE_CHECKS for ref in check(session, group.workspace_id, group.id)
+    ]
+    if others:
+        names = ", ".join(f"{kind} {name}" for kind, _, name in others)
+        raise Conflict(
+            f"{group.name} is used by: {names}; change those first",
+            referenced_by=[{"kind": k, "id": ids.encode(i), "name": n} for k, i, n in others],
+        )
+    subgroups = hierarchy.has_subgroups(session, group=group)
+    if subgroups:
+        names = ", ".join(sub.name for sub in subgroups)
+        raise Conflict(
+            f"{group.name} has subgroups: {names}; move or delete them first",
+            subgroups=[{"id": ids.encode(sub.id), "name": sub.name} for sub in subgroups],
         )
     audit.record(
         session,
@@ -310,8 +359,14 @@ def delete_group(session: Session, *, actor: Actor, group_id: int) -> None:
     record_changes(session, actor=actor, group=group, added=[], removed=gone, reason="deleted")
     if group.is_dynamic:
         workspaces.rules_changed(session, workspace_id=actor.workspace_id)
-    session.delete(group)
+    parent_id = group.parent_id
+    session.delete(group)  # its resource assignments go with it (ON DELETE CASCADE)
     session.flush()
+    if parent_id is not None:
+        above = hierarchy.ancestor_ids(
+            session, workspace_id=actor.workspace_id, group_ids=[parent_id]
+        )
+        hierarchy.recount(session, workspace_id=actor.workspace_id, group_ids=above)
 
 
 def _require_manual(group: Group) -> None:
@@ -438,6 +493,8 @@ def groups_of(session: Session, *, actor: Actor, user_id: int) -> list[tuple[Mem
         .where(Membership.workspace_id == actor.workspace_id, Membership.user_id == user_id)
         .order_by(Group.name, Group.id)
     )
+    if actor.scope is not None:
+        stmt = stmt.where(Group.id.in_(sorted(actor.scope)))
     return [(row[0], row[1]) for row in session.execute(stmt)]
 
 
@@ -474,6 +531,8 @@ def list_groups(
     if sort not in GROUP_SORTS:
         raise Invalid(f"Cannot sort groups by {sort!r}", field="sort")
     stmt = select(Group).where(Group.workspace_id == actor.workspace_id)
+    if actor.scope is not None:  # an operator limited to some groups sees only those
+        stmt = stmt.where(Group.id.in_(sorted(actor.scope)))
     if search:
         stmt = stmt.where(func.lower(Group.name).contains(search.lower(), autoescape=True))
     if status is not None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.orm import Session
 
 from coterie.directory.models import IDENTIFIERS, User
@@ -21,12 +21,16 @@ from coterie.transfer.normalize import Normalized
 
 Kind = Literal["new", "existing", "duplicate", "rejected"]
 Touched = Callable[[Iterable[int]], set[int]]
+# A person's stored columns as a Core row (attribute access like a User): an import matches up
+# to half a million people, and loading them as ORM objects cost more than the rest of the match.
+Person = Row[Any]
+_USERS = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True)
 class Match:
     kind: Kind
-    user: User | None = None  # existing, or a duplicate of a person already imported
+    user: Person | None = None  # existing, or a duplicate of a person already imported
     earlier: int | None = None  # duplicate of a row of the same batch: that row's index
     reason: str | None = None  # rejected: why
 
@@ -92,19 +96,23 @@ class Matcher:
         self._hashes.update(hashes)
         return seen
 
-    def _existing(self, rows: Sequence[Normalized]) -> dict[tuple[str, str], User]:
+    def _existing(self, rows: Sequence[Normalized]) -> dict[tuple[str, str], Person]:
         wanted: dict[str, set[str]] = {kind: set() for kind in IDENTIFIERS}
         for normalized in rows:
             for kind, value in normalized.identifiers.items():
                 wanted[kind].add(value)
-        checks = [getattr(User, kind).in_(sorted(v)) for kind, v in wanted.items() if v]
-        if not checks:
-            return {}
-        stmt = select(User).where(User.workspace_id == self._workspace_id, or_(*checks))
-        found: dict[tuple[str, str], User] = {}
-        for user in self._session.scalars(stmt):
-            for kind in IDENTIFIERS:
-                value = getattr(user, kind)
-                if value is not None and value in wanted[kind]:
-                    found[(kind, value)] = user
+        found: dict[tuple[str, str], Person] = {}
+        # One query per kind of identifier: each one a walk of its unique index, where a single
+        # query with OR made SQLite take 0.3 s a batch.
+        for kind, values in wanted.items():
+            if not values:
+                continue
+            stmt = select(_USERS).where(
+                _USERS.c.workspace_id == self._workspace_id, _USERS.c[kind].in_(sorted(values))
+            )
+            for user in self._session.execute(stmt):
+                for each in IDENTIFIERS:
+                    value = getattr(user, each)
+                    if value is not None and value in wanted[each]:
+                        found[(each, value)] = user
         return found

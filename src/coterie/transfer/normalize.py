@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import String
@@ -20,6 +21,7 @@ from coterie.directory import contacts, fields
 from coterie.directory.models import Field, User
 from coterie.errors import Invalid
 from coterie.rules import FieldType
+from coterie.transfer import identifiers
 from coterie.transfer.mapping import (
     ATTRIBUTE_PREFIX,
     CONTACT_TARGETS,
@@ -82,7 +84,7 @@ class Normalized:
     values: dict[str, Any]
     errors: tuple[tuple[str, str], ...]
 
-    @property
+    @cached_property
     def identifiers(self) -> dict[str, str]:
         """The normalized identifiers present, by kind: how the import finds existing people."""
         values = self.values
@@ -184,7 +186,7 @@ def _free(headers: list[str], errors: list[tuple[str, str]]) -> str:
 
 def _system(target: str, region: str) -> Convert:
     if target in ("phone", "whatsapp"):
-        return _phone(lambda text: contacts.normalize_phone(text, region))
+        return _phone(identifiers.phone_normalizer(region))
     if target in _LENGTHS:
         return _text(_LENGTHS[target])
     return _SYSTEM_READERS[target]
@@ -387,7 +389,7 @@ def _options(field: Field) -> Convert:
 
 
 _SYSTEM_READERS: dict[str, Convert] = {
-    "email": _email(contacts.normalize_email),
+    "email": _email(identifiers.normalize_email),
     "instagram": _instagram,
     "primary_channel": _channel,
     "nicknames": _nicknames,

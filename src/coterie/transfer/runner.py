@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, literal, select, text, true, update
+from sqlalchemy import String, Table, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from coterie import actor as actors
 from coterie import ids
 from coterie.actor import Actor, Origin
 from coterie.db import Id, UTCDateTime, utcnow
-from coterie.directory.models import IDENTIFIERS, User
+from coterie.directory.models import User
 from coterie.directory.service import workspace_fields
 from coterie.events import service as audit
 from coterie.groups import graph, storage
@@ -29,18 +29,17 @@ from coterie.groups.evaluation import count_changes, evaluate, record_changes
 from coterie.groups.models import Group, Membership
 from coterie.groups.schemas import GroupCreate
 from coterie.settings import get_settings
-from coterie.transfer import readers
-from coterie.transfer.matching import Match, Matcher
+from coterie.transfer import readers, upserts, workers
+from coterie.transfer.analyzer import Analyzer
+from coterie.transfer.matching import Matcher
 from coterie.transfer.models import ImportJob, ImportRow
-from coterie.transfer.normalize import Normalized, RowNormalizer
+from coterie.transfer.normalize import Normalized
 from coterie.transfer.service import BATCH, file_path, source_of
 from coterie.workspaces import service as workspaces
 
 Progress = Callable[[int, int | None], None]
-_SYSTEM = (
-    *("full_name", "first_name", "last_name", "primary_channel", "source_ref"),
-    *("last_activity_at", "nicknames", *IDENTIFIERS),
-)
+_USERS = cast(Table, User.__table__)
+_IMPORT_ROWS = cast(Table, ImportRow.__table__)
 
 
 def _actor(job: ImportJob) -> Actor:
@@ -100,8 +99,12 @@ def _upsert_all(
         fields = workspace_fields(session, workspace_id=workspace_id)
         region = workspaces.get(session, workspace_id=workspace_id).default_region
         # `start` made the job's new fields: they are among the workspace's fields now.
-        normalize = RowNormalizer(job.mapping, job.headers, fields, (), region=region)
+        plan = workers.Plan.of(job.mapping, job.headers, fields, (), region=region)
         rows = readers.rows(file_path(job), source_of(job), start=job.rows_done)
+        left = None if job.rows_total is None else job.rows_total - job.rows_done
+        batches = workers.normalized_batches(
+            rows, plan, size=BATCH, workers=workers.worker_count(left)
+        )
 
         def touched(user_ids: Iterable[int]) -> set[int]:
             wanted = list(user_ids)
@@ -115,45 +118,24 @@ def _upsert_all(
             return {i for i in session.scalars(stmt) if i is not None}
 
         matcher = Matcher(session, workspace_id=workspace_id, touched=touched)
-        analyze_at = 2 * max(job.rows_done, BATCH)
-        batch: list[readers.Row] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == BATCH:
-                _batch(session, job, batch, normalize, matcher)
-                if job.rows_done >= analyze_at:
-                    _analyze(session)
-                    analyze_at = 2 * job.rows_done
-                if progress is not None:
-                    progress(job.rows_done, job.rows_total)
-                batch = []
-        if batch:
-            _batch(session, job, batch, normalize, matcher)
+        analyzer = Analyzer(
+            session, rows_done=job.rows_done, created=job.counts.get("created", 0), batch=BATCH
+        )
+        for batch, normalized in batches:
+            _batch(session, job, batch, normalized, matcher)
+            analyzer.after_batch(rows_done=job.rows_done, created=job.counts.get("created", 0))
             if progress is not None:
                 progress(job.rows_done, job.rows_total)
-
-
-def _analyze(session: Session) -> None:
-    """Fresh PostgreSQL statistics for the tables each batch looks people up in, as the job grows.
-
-    Planned from statistics taken when the workspace had few people (autovacuum comes a minute
-    later at best), the lookups scan every person the import has made, for each batch: an import
-    slows down quadratically. Refreshing them each time the job doubles keeps the index lookups.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE users, import_rows"))
-        session.commit()
 
 
 def _batch(
     session: Session,
     job: ImportJob,
     batch: Sequence[readers.Row],
-    normalize: RowNormalizer,
+    normalized: Sequence[Normalized],
     matcher: Matcher,
 ) -> None:
     """One transaction: upsert the batch's people and record each row's outcome."""
-    normalized = [normalize(row.cells) for row in batch]
     matches = matcher.match(normalized)
     now = utcnow()
     created: list[dict[str, Any]] = []
@@ -162,7 +144,9 @@ def _batch(
     row_user: list[int | None] = []
     counts = dict(job.counts)
     for row, result, match in zip(batch, normalized, matches, strict=True):
-        outcome, user_id, reason = _place(job, row, result, match, row_user, now, created, updates)
+        outcome, user_id, reason = upserts.place(
+            job, row, result, match, row_user, now, created, updates
+        )
         row_user.append(user_id)
         counts[outcome] = counts.get(outcome, 0) + 1
         outcomes.append(
@@ -176,11 +160,11 @@ def _batch(
                 "values": None if outcome != "rejected" else [_text(c) for c in row.cells],
             }
         )
-    if created:
-        session.execute(insert(User), created)
+    # Core statements or COPY: the ORM's bulk insert spent more time than the database.
+    upserts.insert_rows(session, _USERS, created)
     if updates:
-        _update_people(session, updates)
-    session.execute(insert(ImportRow), outcomes)
+        upserts.update_people(session, updates)
+    upserts.insert_rows(session, _IMPORT_ROWS, outcomes)
     actor = _actor(job)
     audit.record(
         session,
@@ -199,100 +183,6 @@ def _batch(
     job.counts = counts
     job.heartbeat_at = now
     session.commit()
-
-
-def _place(
-    job: ImportJob,
-    row: readers.Row,
-    result: Normalized,
-    match: Match,
-    row_user: list[int | None],
-    now: datetime,
-    created: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
-) -> tuple[str, int | None, str | None]:
-    """What happens to one row: (outcome, person, reason); new and changed people are queued."""
-    if row.problem:
-        return "rejected", None, row.problem
-    if match.kind == "rejected":
-        return "rejected", None, match.reason
-    if match.kind == "duplicate":
-        earlier = match.user.id if match.user is not None else None
-        if earlier is None and match.earlier is not None:
-            earlier = row_user[match.earlier]
-        return "duplicate", earlier, "repeats an earlier row of the file"
-    values = result.values
-    if match.kind == "new":
-        person = _new_person(job, values, now)
-        created.append(person)
-        return "created", person["id"], None
-    user = match.user
-    assert user is not None
-    if job.merge_policy == "skip":
-        return "skipped", user.id, None
-    changes = _merged(user, values, overwrite=job.merge_policy == "overwrite")
-    if not changes:
-        return "unchanged", user.id, None
-    updates.append(
-        {"_ws": user.workspace_id, "_id": user.id, **_full_row(user, changes), "updated_at": now}
-    )
-    return "updated", user.id, None
-
-
-def _new_person(job: ImportJob, values: dict[str, Any], now: datetime) -> dict[str, Any]:
-    person: dict[str, Any] = dict.fromkeys(_SYSTEM)
-    person.update({k: v for k, v in values.items() if k != "attributes"})
-    person.update(
-        workspace_id=job.workspace_id,
-        id=ids.new_id(),
-        nicknames=values.get("nicknames") or [],
-        attributes=values.get("attributes") or {},
-        source="import",
-        source_ref=values.get("source_ref") or job.file_name,
-        role="none",
-        status="active",
-        scoring_enabled=False,
-        roaming=False,
-        created_at=now,
-        updated_at=now,
-    )
-    return person
-
-
-def _merged(user: User, values: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
-    """The columns to change: every mapped value (overwrite) or only what is empty (fill)."""
-    changes: dict[str, Any] = {}
-    for name, value in values.items():
-        if name == "attributes":
-            current = dict(user.attributes or {})
-            for key, item in value.items():
-                if overwrite or current.get(key) in (None, "", []):
-                    current[key] = item
-            if current != (user.attributes or {}):
-                changes["attributes"] = current
-            continue
-        present = getattr(user, name)
-        if value != present and (overwrite or present in (None, "", [])):
-            changes[name] = value
-    return changes
-
-
-_UPDATED = (*_SYSTEM, "attributes")
-
-
-def _full_row(user: User, changes: dict[str, Any]) -> dict[str, Any]:
-    """Every updatable column (changed or as it was), so one executemany fits all rows."""
-    return {name: changes.get(name, getattr(user, name)) for name in _UPDATED}
-
-
-def _update_people(session: Session, updates: list[dict[str, Any]]) -> None:
-    table = cast(Table, User.__table__)
-    stmt = (
-        update(table)
-        .where(table.c.workspace_id == bindparam("_ws"), table.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in (*_UPDATED, "updated_at")})
-    )
-    session.execute(stmt, updates)
 
 
 def _text(cell: readers.Cell) -> str | None:

@@ -11,6 +11,8 @@ from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from coterie.access import roles
+from coterie.actor import Role
 from coterie.directory import signin
 from coterie.errors import CoterieError
 from coterie.web.deps import (
@@ -83,7 +85,7 @@ def login_page(request: Request) -> Response:
     return _login_page(request)
 
 
-@router.post("/login")
+@router.post("/login", openapi_extra=roles.needs(roles.OWN_AUTH))
 def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     slug = str(form.get("workspace", "")).strip().lower()[:63]
     email = str(form.get("email", "")).strip()[:320]
@@ -116,7 +118,7 @@ def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     return redirect(_safe_next(str(form.get("next", "/users"))))
 
 
-@router.post("/logout")
+@router.post("/logout", openapi_extra=roles.needs(Role.IDENTIFIED_ONLY))
 def logout(request: Request) -> Response:
     request.session.clear()
     flash(request, "You are signed out.", "info")

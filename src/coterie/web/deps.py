@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from coterie.access import scope as scopes
 from coterie.actor import Actor
 from coterie.db import get_sessionmaker
 from coterie.directory import signin
@@ -59,6 +60,9 @@ SessionDep = Annotated[Session, Depends(db_session)]
 
 
 def current_operator(request: Request, session: SessionDep) -> Operator:
+    known = getattr(request.state, "operator", None)
+    if isinstance(known, Operator):
+        return known
     signed = request.session.get("operator")
     if not isinstance(signed, dict):
         raise LoginRequired
@@ -76,7 +80,11 @@ def current_operator(request: Request, session: SessionDep) -> Operator:
     }
     if request.session.get("who") != who:
         request.session["who"] = who
-    return Operator(user=user, actor=signin.actor_for(user), workspace=workspace)
+    found = Operator(
+        user=user, actor=scopes.operator_actor(session, user=user), workspace=workspace
+    )
+    request.state.operator = found
+    return found
 
 
 OperatorDep = Annotated[Operator, Depends(current_operator)]

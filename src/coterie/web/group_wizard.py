@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import roles
+from coterie.actor import Role
 from coterie.directory import forms
 from coterie.errors import Conflict, FieldError, Invalid, NotFound
 from coterie.groups import service as groups
@@ -217,7 +219,7 @@ def _save(request: Request, session: Session, op: Operator, draft: GroupDraft) -
     return redirect(f"/groups/{ids.encode(group.id)}", request)
 
 
-@router.post("/rule-preview")
+@router.post("/rule-preview", openapi_extra=roles.needs(Role.READ_ONLY))
 def live_count(request: Request, session: SessionDep, op: OperatorDep, form: FormDep) -> Response:
     """How many people the rule being edited selects now (and, editing a group, the change)."""
     draft = GroupDraft(selection="rule")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from coterie import ids
+from coterie.access import scope as scopes
 from coterie.directory import listing
 from coterie.errors import Invalid
 from coterie.groups import service as groups
@@ -225,6 +226,7 @@ def search_people(request: Request, session: SessionDep, op: OperatorDep) -> Res
             rule=parse_filter({"any": conditions}),
             size=8,
             with_total=False,
+            scope=scopes.people(session, actor=op.actor),
         ).items
     return render(
         request, "groups/_picker_results.html", {"found": found, "query": query, "picker": picker}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from coterie import ids
+from coterie.access import grants
 from coterie.directory import service as users
 from coterie.directory import timeline
 from coterie.directory.models import TimelineEntry, User
@@ -71,6 +72,7 @@ def show(request: Request, session: SessionDep, op: OperatorDep, user_id: str) -
             "entries": entries,
             "custom_fields": custom,
             **groups_card(session, op, user),
+            "access": grants.of_user(session, workspace_id=user.workspace_id, user_id=user.id),
             "kinds": KINDS,
             "contact_kinds": CONTACT_KINDS,
             "operator": op,

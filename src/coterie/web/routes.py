@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.datastructures import QueryParams
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
@@ -14,6 +14,7 @@ from starlette.types import Scope
 from coterie.settings import Settings
 from coterie.web import (
     auth,
+    campaigns,
     editing,
     group_detail,
     group_edit,
@@ -21,10 +22,19 @@ from coterie.web import (
     groups,
     import_report,
     imports,
+    integrations,
+    join_codes,
+    member,
+    member_settings,
+    member_support,
+    operator_form,
+    operators,
     profile,
     saved_views,
+    team_groups,
     users,
 )
+from coterie.web.authorization import authorize
 from coterie.web.templating import STATIC_DIR
 
 SESSION_COOKIE = "coterie_session"
@@ -62,6 +72,11 @@ def install(app: FastAPI, settings: Settings) -> None:
     # Order matters: fixed paths (/users/new, /groups/new, /imports/new...) before /users/{user_id},
     # /groups/{group_id} and /imports/{import_id}.
     pages = (auth, users, saved_views, editing, profile, imports, import_report)
-    group_pages = (groups, group_wizard, group_edit, group_detail)
-    for module in (*pages, *group_pages):
-        app.include_router(module.router, include_in_schema=False)
+    operator_pages = (operators, operator_form)  # fixed paths first, then /{user_id}
+    admin_pages = (integrations,)
+    group_pages = (groups, group_wizard, group_edit, group_detail, team_groups)
+    engagement_pages = (member, campaigns, join_codes, member_settings, member_support)
+    for module in (*pages, *operator_pages, *admin_pages, *group_pages, *engagement_pages):
+        app.include_router(
+            module.router, include_in_schema=False, dependencies=[Depends(authorize)]
+        )

@@ -7,6 +7,8 @@ from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 
 from coterie import ids
+from coterie.access import roles
+from coterie.actor import Role
 from coterie.directory import views
 from coterie.directory.schemas import SavedViewSave
 from coterie.errors import Invalid
@@ -14,6 +16,8 @@ from coterie.web.deps import FormDep, OperatorDep, SessionDep, WebRoute, check_c
 from coterie.web.table import TableState
 
 router = APIRouter(prefix="/users/views", route_class=WebRoute, dependencies=[Depends(check_csrf)])
+# A saved view is the operator's own preference, not data: every dashboard role may keep some.
+ANY_OPERATOR = roles.needs(Role.IDENTIFIED_ONLY)
 
 
 def _state(form: FormDep) -> TableState:
@@ -21,7 +25,7 @@ def _state(form: FormDep) -> TableState:
     return TableState.from_query(QueryParams(pairs))
 
 
-@router.post("")
+@router.post("", openapi_extra=ANY_OPERATOR)
 def save(request: Request, session: SessionDep, op: OperatorDep, form: FormDep) -> Response:
     state = _state(form)
     name = str(form.get("name", "")).strip()
@@ -52,7 +56,7 @@ def save(request: Request, session: SessionDep, op: OperatorDep, form: FormDep) 
     return redirect(TableState.of_view(view).url(), request)
 
 
-@router.post("/{view_id}/default")
+@router.post("/{view_id}/default", openapi_extra=ANY_OPERATOR)
 def make_default(request: Request, session: SessionDep, op: OperatorDep, view_id: str) -> Response:
     view = views.set_default(
         session, actor=op.actor, table="users", view_id=ids.decode(view_id, what="saved view")
@@ -63,7 +67,7 @@ def make_default(request: Request, session: SessionDep, op: OperatorDep, view_id
     return redirect(TableState.of_view(view).url(), request)
 
 
-@router.post("/default/clear")
+@router.post("/default/clear", openapi_extra=ANY_OPERATOR)
 def clear_default(request: Request, session: SessionDep, op: OperatorDep) -> Response:
     views.set_default(session, actor=op.actor, table="users", view_id=None)
     session.commit()
@@ -71,7 +75,7 @@ def clear_default(request: Request, session: SessionDep, op: OperatorDep) -> Res
     return redirect("/users", request)
 
 
-@router.post("/{view_id}/delete")
+@router.post("/{view_id}/delete", openapi_extra=ANY_OPERATOR)
 def delete(request: Request, session: SessionDep, op: OperatorDep, view_id: str) -> Response:
     view = views.get(session, actor=op.actor, view_id=ids.decode(view_id, what="saved view"))
     name = view.name

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import scope as scopes
 from coterie.db import get_sessionmaker
 from coterie.directory import fields, listing, views
 from coterie.directory.models import SavedView
@@ -63,6 +64,7 @@ def _results(
             descending=state.descending,
             size=state.size,
             cursor=state.cursor,
+            scope=scopes.people(session, actor=op.actor),
         )
     except Invalid as exc:
         if any(e.field.startswith("filter") for e in exc.errors) or not exc.errors:
@@ -144,6 +146,7 @@ def export(request: Request, op: OperatorDep) -> Response:
             sort=state.sort,
             descending=state.descending,
             batch_size=get_settings().export_batch_size,
+            scope=scopes.people(session, actor=op.actor),
         )
         first = next(chunks)  # bad filters and sorts fail here, before the response starts
     except BaseException:

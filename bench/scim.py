@@ -1,0 +1,274 @@
+"""SCIM over HTTP: Coterie (persisting to a real database) beside scim2-server (in memory).
+
+    .venv/bin/python bench/scim.py --db sqlite [--users 5000] [--duration 10] [--clients 4]
+    .venv/bin/python bench/scim.py --db postgresql
+
+Both servers run under uvicorn (one worker) in their own process on a free loopback port, each
+holding the same N users, and are driven by the same load generator: `--clients` processes,
+each one keep-alive connection in a closed loop, for `--duration` seconds per figure:
+`GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
+`POST /Users` (new names). Reported: requests/s and p50/p99 latency, and Coterie's ratio to
+scim2-server. Client and servers share the machine's cores: compare the ratios, not the counts.
+Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common
+
+DATA = Path(__file__).resolve().parent / ".data"
+PG_DATABASE = "coterie_bench_scim"
+SCIM_SERVER_APP = """
+import secrets
+from scim2_models import ScimProvider
+from scim2_server.applications.asgi import ASGIApplication
+from scim2_server.memory import AsyncInMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.utils import (
+    load_default_resource_types, load_default_schemas, load_default_service_provider_config,
+)
+
+provider = ScimProvider.from_discovery(
+    load_default_schemas().values(),
+    load_default_resource_types().values(),
+    config=load_default_service_provider_config(),
+)
+app = ASGIApplication(
+    AsyncInMemoryStorage(), provider, ScimService(provider, secret=secrets.token_urlsafe(32))
+)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(backend: str) -> str:
+    if backend == "postgresql":
+        server = _common.PG_SERVER
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+        return f"{server}/{PG_DATABASE}"
+    DATA.mkdir(exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (DATA / f"scim.db{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{DATA / 'scim.db'}"
+
+
+def seed_coterie(url: str, users: int) -> str:
+    """A workspace, its SCIM token, and `users` people with a SCIM userName; the token."""
+    os.environ["COTERIE_DATABASE_URL"] = url
+    from coterie import actor as actors
+    from coterie import db, migrations
+    from coterie.access import provisioning
+    from coterie.access import scim as scim_tokens
+    from coterie.directory.schemas import UserCreate
+    from coterie.groups import people
+    from coterie.workspaces import service as workspaces
+
+    migrations.upgrade(url)
+    with db.get_sessionmaker()() as session:
+        workspace = workspaces.create(session, slug="scim-bench", name="SCIM bench")
+        admin = actors.system(workspace.id)
+        _, secret = scim_tokens.create(session, actor=admin, name="bench")
+        for n in range(users):
+            name = f"user{n:07d}"
+            data = UserCreate(full_name=f"User {n}", email=f"{name}@example.com", source="scim")
+            person = people.create(session, actor=admin, data=data)
+            provisioning.save_user(
+                session,
+                workspace_id=workspace.id,
+                user_id=person.id,
+                user_name=name,
+                document={"userName": name, "emails": [{"value": f"{name}@example.com"}]},
+            )
+            if n % 1000 == 999:
+                session.commit()
+        session.commit()
+    db.get_engine().dispose()
+    return secret
+
+
+def start(command: list[str], env: dict[str, str], port: int, cwd: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env=env, cwd=cwd)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{command[0]} did not start")
+
+
+def _request(
+    conn: http.client.HTTPConnection, method: str, path: str, body: Any, token: str
+) -> int:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    payload = json.dumps(body).encode() if body is not None else None
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def _client(args: tuple[str, int, str, str, list[str], list[str], float, int]) -> list[float]:
+    kind, port, prefix, token, ids, names, duration, seed = args
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times: list[float] = []
+    stop = time.monotonic() + duration
+    n = 0
+    while time.monotonic() < stop:
+        n += 1
+        if kind == "get":
+            method, path, body = "GET", f"{prefix}/Users/{rnd.choice(ids)}", None
+        elif kind == "filter":
+            query = f'userName eq "{rnd.choice(names)}"'.replace(" ", "%20").replace('"', "%22")
+            method, path, body = "GET", f"{prefix}/Users?filter={query}", None
+        else:
+            name = f"new-{seed}-{n}-{secrets.token_hex(3)}"
+            body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
+            method, path = "POST", f"{prefix}/Users"
+        began = time.perf_counter()
+        status = _request(conn, method, path, body, token)
+        times.append(time.perf_counter() - began)
+        if status >= 400:
+            raise SystemExit(f"{method} {path} answered {status}")
+    return times
+
+
+def load(
+    kind: str, port: int, prefix: str, token: str, ids: list[str], names: list[str], args: Any
+) -> dict[str, float]:
+    jobs = [(kind, port, prefix, token, ids, names, args.duration, i) for i in range(args.clients)]
+    with multiprocessing.Pool(args.clients) as pool:
+        times = sorted(t for chunk in pool.map(_client, jobs) for t in chunk)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return {
+        "rps": len(times) / args.duration,
+        "p50_ms": statistics.median(times) * 1000,
+        "p99_ms": p99 * 1000,
+    }
+
+
+def list_users(port: int, prefix: str, token: str, count: int) -> list[tuple[str, str]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    found: list[tuple[str, str]] = []
+    start_index = 1
+    while len(found) < count:
+        path = f"{prefix}/Users?count=200&startIndex={start_index}&attributes=userName"
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        body = json.loads(conn.getresponse().read())
+        page = [(r["id"], r["userName"]) for r in body.get("Resources", [])]
+        if not page:
+            break
+        found += page
+        start_index += len(page)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+
+    url = database_url(args.db)
+    print(f"Seeding {args.users} users into Coterie ({args.db})...", flush=True)
+    token = seed_coterie(url, args.users)
+    root = str(Path(__file__).resolve().parent.parent)
+    folder = tempfile.mkdtemp()
+    env = {**os.environ, "COTERIE_DATABASE_URL": url, "COTERIE_DATA_DIR": folder}
+    env["COTERIE_ENVIRONMENT"] = "production"
+    env.setdefault("COTERIE_SECRET_KEY", secrets.token_urlsafe(32))
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
+    coterie_port, ref_port = free_port(), free_port()
+    app_file = Path(folder) / "scim_reference.py"
+    app_file.write_text(SCIM_SERVER_APP)
+    servers = [
+        start(
+            [*uvicorn, "--port", str(coterie_port), "--factory", "coterie.app:create_app"],
+            env,
+            coterie_port,
+            root,
+        ),
+        start(
+            [*uvicorn, "--port", str(ref_port), "--app-dir", folder, "scim_reference:app"],
+            env,
+            ref_port,
+            root,
+        ),
+    ]
+    try:
+        print(f"Seeding {args.users} users into scim2-server (memory)...", flush=True)
+        ref_conn = http.client.HTTPConnection("127.0.0.1", ref_port, timeout=30)
+        for n in range(args.users):
+            body = {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"user{n:07d}",
+                "emails": [{"value": f"user{n:07d}@example.com"}],
+            }
+            _request(ref_conn, "POST", "/v2/Users", body, token)
+        targets = {
+            "coterie": (coterie_port, "/scim/v2", token),
+            "scim2-server": (ref_port, "/v2", token),
+        }
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for name, (port, prefix, secret) in targets.items():
+            people = list_users(port, prefix, secret, args.users)
+            ids, names = [p[0] for p in people], [p[1] for p in people]
+            results[name] = {}
+            for kind in ("get", "filter", "post"):
+                results[name][kind] = load(kind, port, prefix, secret, ids, names, args)
+                figures = results[name][kind]
+                print(
+                    f"  {name:13} {kind:6} {figures['rps']:8.0f} req/s  "
+                    f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms",
+                    flush=True,
+                )
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
+    for kind in ("get", "filter", "post"):
+        ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
+        print(
+            f"  {kind:6} throughput x{ours['rps'] / theirs['rps']:.2f}, "
+            f"p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms"
+        )
+    DATA.mkdir(exist_ok=True)
+    out = DATA / f"scim-{args.db}.json"
+    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    print(f"Wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Operators of the dashboard: their group scope, capability flags, passwords and agent duties."""

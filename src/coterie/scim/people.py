@@ -1,0 +1,245 @@
+"""SCIM User documents to and from Coterie people.
+
+Coterie's columns are the truth for what they hold (names, one email, one phone, WhatsApp and
+Instagram as `ims`, externalId, status, custom fields); the rest of what an identity provider
+sent (every other email with its type, the enterprise extension) is the person's stored SCIM
+document, returned as it was written. docs/scim.md has the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from scim2_models import (
+    Attribute,
+    EnterpriseUser,
+    Extension,
+    Mutability,
+    Schema,
+    User,
+)
+
+from coterie import ids
+from coterie.access.provisioning import ScimUser
+from coterie.directory import contacts
+from coterie.directory.models import Field
+from coterie.directory.models import User as Person
+from coterie.scim.filters import COTERIE_USER
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+# The SCIM attributes Coterie serves (None: all their sub-attributes). Those it has no column for
+# are kept in the person's SCIM document and returned as written.
+_MAPPED = ("userName", "name", "displayName", "nickName", "active", "emails", "phoneNumbers", "ims")
+DOCUMENT_ONLY = (
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+)
+USER_ATTRIBUTES: dict[str, tuple[str, ...] | None] = dict.fromkeys((*_MAPPED, *DOCUMENT_ONLY))
+ENTERPRISE_ATTRIBUTES: dict[str, tuple[str, ...] | None] = {
+    "employeeNumber": None,
+    "costCenter": None,
+    "organization": None,
+    "division": None,
+    "department": None,
+    "manager": ("value", "$ref", "displayName"),
+}
+_IM_KINDS = ("whatsapp", "instagram")
+_FIELD_TYPES = {
+    "text": Attribute.Type.string,
+    "enum": Attribute.Type.string,
+    "multi_enum": Attribute.Type.string,
+    "phone": Attribute.Type.string,
+    "email": Attribute.Type.string,
+    "url": Attribute.Type.string,
+    "date": Attribute.Type.string,
+    "datetime": Attribute.Type.date_time,
+    "number": Attribute.Type.decimal,
+    "integer": Attribute.Type.integer,
+    "boolean": Attribute.Type.boolean,
+}
+
+
+def _subset(schema: Schema, keep: Mapping[str, tuple[str, ...] | None]) -> Schema:
+    attributes = []
+    for attribute in schema.attributes or []:
+        if attribute.name is None or attribute.name not in keep:
+            continue
+        subs = keep[attribute.name]
+        if subs is not None:
+            attribute = attribute.model_copy(
+                update={
+                    "sub_attributes": [s for s in attribute.sub_attributes or [] if s.name in subs]
+                }
+            )
+        if attribute.name == "ims":
+            attribute = attribute.model_copy(update={"canonical_values": None})
+        attributes.append(attribute)
+    return schema.model_copy(update={"attributes": attributes})
+
+
+def user_schema() -> Schema:
+    return _subset(User.to_schema(), USER_ATTRIBUTES)
+
+
+def enterprise_schema() -> Schema:
+    return _subset(EnterpriseUser.to_schema(), ENTERPRISE_ATTRIBUTES)
+
+
+FieldKey = tuple[tuple[str, str, tuple[str, ...], str], ...]
+
+
+def field_key(custom: Sequence[Field]) -> FieldKey:
+    return tuple((f.key, f.type, tuple(f.options), f.label) for f in custom)
+
+
+def coterie_schema(key: FieldKey) -> Schema:
+    """The workspace's custom fields as a SCIM extension schema."""
+    attributes = [
+        Attribute(
+            name=name,
+            type=_FIELD_TYPES.get(kind, Attribute.Type.string),
+            multi_valued=kind == "multi_enum",
+            description=label,
+            required=Attribute.model_fields["required"].default,
+            canonical_values=list(options) or None,
+            case_exact=False,
+            mutability=Mutability.read_write,
+        )
+        for name, kind, options, label in key
+    ]
+    return Schema(
+        id=COTERIE_USER,
+        name="CoterieUser",
+        description="The workspace's custom fields",
+        attributes=attributes,
+    )
+
+
+@lru_cache(maxsize=64)
+def model(key: FieldKey) -> type[User[Any]]:
+    """`User` with the enterprise extension and this workspace's custom-field extension."""
+    extension = Extension.from_schema(coterie_schema(key))
+    return User[EnterpriseUser | extension]  # type: ignore[valid-type]
+
+
+def _primary(items: Any) -> dict[str, Any] | None:
+    if not isinstance(items, list) or not items:
+        return None
+    chosen = next((i for i in items if isinstance(i, dict) and i.get("primary")), items[0])
+    return chosen if isinstance(chosen, dict) else None
+
+
+def _try(kind: str, raw: Any, region: str) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        return contacts.normalize(kind, raw, region=region)
+    except ValueError:
+        return None
+
+
+def person_fields(doc: dict[str, Any], *, region: str) -> dict[str, Any]:
+    """The Coterie fields of a SCIM User document (what a PUT sets, absent ones cleared)."""
+    name = doc.get("name") or {}
+    given, family = name.get("givenName"), name.get("familyName")
+    full = doc.get("displayName") or name.get("formatted")
+    full = full or " ".join(p for p in (given, family) if p) or doc.get("userName")
+    email = _primary(doc.get("emails"))
+    phone = _primary(doc.get("phoneNumbers"))
+    ims = [i for i in doc.get("ims") or [] if isinstance(i, dict)]
+    by_kind = {kind: next((i for i in ims if i.get("type") == kind), None) for kind in _IM_KINDS}
+    nick = doc.get("nickName")
+    return {
+        "full_name": full,
+        "first_name": given,
+        "last_name": family,
+        "nicknames": [nick] if nick else [],
+        "email": email.get("value") if email else None,
+        "phone": _try("phone", phone.get("value"), region) if phone else None,
+        "whatsapp": _try("whatsapp", (by_kind["whatsapp"] or {}).get("value"), region),
+        "instagram": _try("instagram", (by_kind["instagram"] or {}).get("value"), region),
+        "external_id": doc.get("externalId"),
+        "status": "deactivated" if doc.get("active") is False else "active",
+        "attributes": dict(doc.get(COTERIE_USER) or {}),
+    }
+
+
+def _kept(items: list[dict[str, Any]], kind: str, truth: str | None, region: str) -> bool:
+    """Whether stored SCIM entries still say what Coterie holds (else Coterie's value is shown)."""
+    chosen = _primary(items)
+    if chosen is None:
+        return truth is None
+    normalized = _try(kind, chosen.get("value"), region)
+    return normalized == truth or (normalized is None and truth is None)
+
+
+def document(
+    person: Person, profile: ScimUser | None, custom: Sequence[Field], *, region: str
+) -> dict[str, Any]:
+    """A person as a SCIM User document: the stored one, overlaid with Coterie's values."""
+    stored: dict[str, Any] = dict(profile.document) if profile else {}
+    doc: dict[str, Any] = {"userName": _user_name(person, profile)}
+    doc |= {key: stored[key] for key in DOCUMENT_ONLY if stored.get(key) is not None}
+    if "displayName" in stored or profile is None:
+        doc["displayName"] = person.full_name
+    name = {
+        **(stored.get("name") or {}),
+        "givenName": person.first_name,
+        "familyName": person.last_name,
+    }
+    if any(name.values()):
+        doc["name"] = {k: v for k, v in name.items() if v is not None}
+    if person.nicknames:
+        doc["nickName"] = person.nicknames[0]
+    if "active" in stored or profile is None or person.status != "active":
+        doc["active"] = person.status == "active"
+    emails = stored.get("emails") or []
+    if not _kept(emails, "email", person.email, region):
+        emails = [{"value": person.email, "type": "work", "primary": True}] if person.email else []
+    phones = stored.get("phoneNumbers") or []
+    if not _kept(phones, "phone", person.phone, region):
+        phones = (
+            [{"value": person.phone, "type": "mobile", "primary": True}] if person.phone else []
+        )
+    ims = []
+    for kind in _IM_KINDS:
+        truth = getattr(person, kind)
+        mine = [i for i in stored.get("ims") or [] if i.get("type") == kind]
+        if _kept(mine, kind, truth, region):
+            ims.extend(mine)
+        elif truth:
+            ims.append({"value": truth, "type": kind})
+    ims.extend(i for i in stored.get("ims") or [] if i.get("type") not in _IM_KINDS)
+    for key, values in (("emails", emails), ("phoneNumbers", phones), ("ims", ims)):
+        if values:
+            doc[key] = values
+    if person.external_id:
+        doc["externalId"] = person.external_id
+    if stored.get(ENTERPRISE):
+        doc[ENTERPRISE] = stored[ENTERPRISE]
+    known = {f.key for f in custom}
+    extension = {k: v for k, v in person.attributes.items() if k in known and v is not None}
+    if extension:
+        doc[COTERIE_USER] = extension
+    doc["schemas"] = [
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        *(s for s in (ENTERPRISE, COTERIE_USER) if s in doc),
+    ]
+    return doc
+
+
+def _user_name(person: Person, profile: ScimUser | None) -> str:
+    if profile is not None:
+        return profile.user_name
+    return person.email or ids.encode(person.id)

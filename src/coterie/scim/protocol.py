@@ -1,0 +1,189 @@
+"""The SCIM wire around Coterie: bearer-token auth, `application/scim+json` responses, SCIM error
+bodies for every failure (RFC 7644 §3.12), ETags and `If-Match`, and the list response."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from scim2_models import SCIMException
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from coterie import ids
+from coterie.access import scim as scim_tokens
+from coterie.actor import Actor
+from coterie.db import get_sessionmaker
+from coterie.errors import Conflict, CoterieError, Invalid, NotFound, Unauthorized
+
+MEDIA_TYPE = "application/scim+json"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+MAX_RESULTS = 200  # advertised as filter.maxResults; larger `count` is cut down to it
+MAX_PAYLOAD = 1_048_576
+MEMBERS_INLINE = 1_000  # a group with more members lists none; read them through the API
+
+
+class SyntaxInvalid(Invalid):
+    scim_type = "invalidSyntax"
+
+
+class PreconditionFailed(CoterieError):
+    status = 412
+    title = "Precondition failed"
+
+
+def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content = json.dumps(body, separators=(",", ":"), default=str).encode()
+    return Response(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def error(status: int, detail: str, scim_type: str | None = None) -> Response:
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status == 401 else None
+    return scim_json(body, status, headers)
+
+
+async def _coterie_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CoterieError)
+    scim_type = None
+    if isinstance(exc, Invalid):
+        fields = {e.field for e in exc.errors}
+        if getattr(exc, "scim_type", None):
+            return error(exc.status, exc.detail, exc.scim_type)  # type: ignore[attr-defined]
+        scim_type = "invalidFilter" if "filter" in fields else "invalidValue"
+        if fields & {"sortBy", "startIndex", "count", "attributes", "excludedAttributes"}:
+            scim_type = "invalidValue"
+    elif isinstance(exc, Conflict):
+        scim_type = "uniqueness"
+    return error(exc.status, exc.detail, scim_type)
+
+
+async def _scim_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SCIMException)
+    body = exc.to_error().model_dump()
+    return scim_json(body, int(body.get("status") or 400))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ValidationError):
+        problems = exc.errors()
+    else:
+        assert isinstance(exc, RequestValidationError)
+        problems = list(exc.errors())
+    first = problems[0] if problems else {"loc": (), "msg": "invalid"}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+    return error(400, f"{where or 'body'}: {first.get('msg')}", "invalidValue")
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = {404: "No such SCIM endpoint", 405: "Method not allowed here"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    response = error(exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def install_errors(app: FastAPI) -> None:
+    app.add_exception_handler(CoterieError, _coterie_error)
+    app.add_exception_handler(SCIMException, _scim_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+
+
+async def db_session() -> AsyncIterator[Session]:
+    with get_sessionmaker()() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def scim_actor(request: Request, session: SessionDep) -> Actor:
+    """The workspace's `scim` actor of the bearer SCIM token; 401 without a valid one."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise Unauthorized("Send a SCIM token as 'Authorization: Bearer <token>'")
+    return scim_tokens.authenticate(session, secret=header[7:].strip())
+
+
+ActorDep = Annotated[Actor, Depends(scim_actor)]
+
+
+def base_url(request: Request) -> str:
+    """`https://host/scim/v2`, for `meta.location` and `$ref`."""
+    url = request.url  # the path up to the mount is the scope's root_path
+    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+
+def etag(*moments: datetime | None, extra: str = "") -> str:
+    """A weak version from when the record (and its SCIM document) last changed."""
+    seed = "|".join(m.isoformat() for m in moments if m is not None) + extra
+    return 'W/"' + hashlib.sha256(seed.encode()).hexdigest()[:16] + '"'
+
+
+def check_if_match(request: Request, version: str) -> None:
+    """412 when `If-Match` names another version (RFC 7644 §3.14)."""
+    wanted = request.headers.get("if-match")
+    if wanted is None:
+        return
+    tags = {t.strip() for t in wanted.split(",")}
+    if "*" in tags or version in tags or version.removeprefix("W/") in tags:
+        return
+    raise PreconditionFailed("The resource has changed since that version (If-Match)")
+
+
+def not_modified(request: Request, version: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    return wanted is not None and version in {t.strip() for t in wanted.split(",")}
+
+
+def decode(value: str, what: str) -> int:
+    try:
+        found: int = ids.decode(value, what=what)
+        return found
+    except CoterieError:
+        raise NotFound(f"No {what} with id {value}") from None
+
+
+def page_bounds(start_index: int | None, count: int | None) -> tuple[int, int]:
+    """1-based `startIndex` (below 1 is 1) and `count` (negative is 0, at most MAX_RESULTS)."""
+    start = max(1, start_index or 1)
+    size = MAX_RESULTS if count is None else min(max(0, count), MAX_RESULTS)
+    return start, size
+
+
+def list_response(resources: list[dict[str, Any]], *, total: int, start: int) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_PAYLOAD:
+        raise Invalid(f"the body is over {MAX_PAYLOAD} bytes", field="body")
+    try:
+        body = json.loads(raw or b"null")
+    except json.JSONDecodeError as exc:
+        raise SyntaxInvalid(f"the body is not JSON: {exc.msg}", field="body") from None
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object", field="body")
+    return body
