@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coterie import ids
@@ -14,6 +15,7 @@ from coterie.directory.schemas import UserUpdate
 from coterie.engagement import audience, campaigns
 from coterie.engagement.schemas import CampaignCreate, CampaignUpdate
 from coterie.errors import Conflict, Invalid
+from coterie.events.models import OutboxEvent
 from coterie.groups import service as groups
 from coterie.groups.schemas import GroupCreate
 from tests.conftest import make_user
@@ -154,3 +156,19 @@ def test_bad_campaigns_name_the_field(session: Session, admin: Actor) -> None:
         with pytest.raises(Invalid) as caught:
             campaigns.create(session, actor=admin, data=data)
         assert caught.value.errors[0].field.startswith(field)
+
+
+def test_launch_writes_the_webhook_event(session: Session, admin: Actor) -> None:
+    people = [make_user(session, admin).id for _ in range(2)]
+    a = _group(session, admin, "A", people)
+    campaign = campaigns.create(
+        session, actor=admin, data=CampaignCreate(name="Spring", include_group_ids=[ids.encode(a)])
+    )
+    launched = select(OutboxEvent).where(
+        OutboxEvent.workspace_id == admin.workspace_id, OutboxEvent.type == "campaign.launched"
+    )
+    assert session.scalars(launched).all() == []
+    campaigns.launch(session, actor=admin, campaign_id=campaign.id)
+    [event] = session.scalars(launched).all()
+    assert event.data["campaign"] == {"id": ids.encode(campaign.id), "name": "Spring"}
+    assert event.data["recipients"] == 2

@@ -222,6 +222,17 @@ def launch(session: Session, *, actor: Actor, campaign_id: int) -> Campaign:
         target_label=campaign.name,
         after={"recipients": found},
     )
+    audit.emit(
+        session,
+        workspace_id=campaign.workspace_id,
+        event_type="campaign.launched",
+        data={
+            "actor": actor.label,
+            "campaign": {"id": ids.encode(campaign.id), "name": campaign.name},
+            "kind": campaign.kind,
+            "recipients": found,
+        },
+    )
     session.flush()
     return campaign
 

@@ -29,8 +29,7 @@ from coterie.groups.evaluation import count_changes, evaluate, record_changes
 from coterie.groups.models import Group, Membership
 from coterie.groups.schemas import GroupCreate
 from coterie.settings import get_settings
-from coterie.transfer import readers, upserts, workers
-from coterie.transfer.analyzer import Analyzer
+from coterie.transfer import analyzer, readers, upserts, workers
 from coterie.transfer.matching import Matcher
 from coterie.transfer.models import ImportJob, ImportRow
 from coterie.transfer.normalize import Normalized
@@ -118,12 +117,12 @@ def _upsert_all(
             return {i for i in session.scalars(stmt) if i is not None}
 
         matcher = Matcher(session, workspace_id=workspace_id, touched=touched)
-        analyzer = Analyzer(
+        statistics = analyzer.Analyzer(
             session, rows_done=job.rows_done, created=job.counts.get("created", 0), batch=BATCH
         )
         for batch, normalized in batches:
             _batch(session, job, batch, normalized, matcher)
-            analyzer.after_batch(rows_done=job.rows_done, created=job.counts.get("created", 0))
+            statistics.after_batch(rows_done=job.rows_done, created=job.counts.get("created", 0))
             if progress is not None:
                 progress(job.rows_done, job.rows_total)
 
@@ -233,6 +232,7 @@ def _finish(session: Session, job: ImportJob) -> None:
     added = list(session.scalars(stmt))
     count_changes(session, group=group, delta=len(added))
     record_changes(session, actor=actor, group=group, added=added, removed=[], reason="import")
+    analyzer.before_refresh(session, people=len(added))
     _refresh_dynamic(session, job=job, actor=actor)
     job.group_id = group.id
     job.status = "done"
