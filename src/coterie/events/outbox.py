@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from coterie import ids
 from coterie.db import utcnow
 from coterie.events.models import AuditEntry, OutboxEvent
 
-EVENT_TYPES = (
+EventType = Literal[
     "person.created",
     "person.updated",
     "person.deactivated",
@@ -33,7 +33,8 @@ EVENT_TYPES = (
     "membership.removed",
     "import.finished",
     "campaign.launched",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 # Audit actions that are webhook events, and the event type each one is.
 _FROM_AUDIT = {

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from coterie import ids
-from coterie.events.outbox import EVENT_TYPES
+from coterie.events.outbox import EVENT_TYPES, EventType
 from coterie.inputs import Input
-
-EventType = Literal[
-    "person.created",
-    "person.updated",
-    "person.deactivated",
-    "person.deleted",
-    "group.created",
-    "group.updated",
-    "group.deleted",
-    "membership.added",
-    "membership.removed",
-    "import.finished",
-    "campaign.launched",
-]
-assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 
 
 class _EndpointFields(Input):
