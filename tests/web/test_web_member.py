@@ -172,3 +172,19 @@ def test_member_enters_a_valid_code_then_an_invalid_one(
     expect(phone.locator("#member-message")).to_contain_text(codes.REFUSED)
     expect(phone.locator("#member-message .alert")).to_have_attribute("data-kind", "danger")
     shot(phone, "member-code-refused")
+
+
+def test_operator_opens_the_member_page_as_the_person_sees_it(
+    page: Any, site: Site, app_member: App, shot: Shot
+) -> None:
+    page.goto(f"{site.url}/users/{ids.encode(app_member.user_id)}")
+    button = page.locator("#profile-member-groups #open-member-page")
+    expect(button).to_be_visible()
+    shot(page, "profile-member-page-button")
+    with page.context.expect_page() as opened:
+        button.click()
+    tab = opened.value
+    tab.wait_for_url(f"{site.url}/member")
+    expect(tab.locator("h1")).to_have_text("Your groups")
+    expect(tab.locator(".member-group", has_text=app_member.runners)).to_be_visible()
+    tab.close()

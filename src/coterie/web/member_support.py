@@ -4,14 +4,17 @@ saving reloads the profile, whose group list and timeline change with it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.db import utcnow
 from coterie.directory.models import User
-from coterie.engagement import member_groups
+from coterie.engagement import member_groups, member_tokens
 from coterie.errors import CoterieError, Forbidden, NotFound
 from coterie.groups import service as groups
 from coterie.web.deps import (
@@ -85,3 +88,15 @@ def save(
         parts.append("removed from " + ", ".join(changed["removed"]))
     flash(request, ("Member groups saved: " + "; ".join(parts) + ".") if parts else "No changes.")
     return redirect(f"/users/{user_id}", request)
+
+
+@router.post("/{user_id}/member-page")
+def open_member_page(
+    request: Request, session: SessionDep, op: OperatorDep, user_id: str
+) -> Response:
+    """See the member app as this person does: a one-hour member token, straight into the page."""
+    person = _person(session, op, user_id)
+    expires = utcnow() + timedelta(hours=1)
+    _, token = member_tokens.issue(session, actor=op.actor, user_id=person.id, expires_at=expires)
+    session.commit()
+    return RedirectResponse(f"/member/enter?token={token}", status_code=303)
