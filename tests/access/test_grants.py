@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -189,12 +190,24 @@ def test_roles_and_other_workspaces(
         resources.assign(
             session, actor=reader, group_ids=[w["emea"].id], resource_ids=[w["bot"].id]
         )
+    plain = Actor(workspace_id=workspace.id, role=Role.STANDARD, label="p", origin=Origin.API)
+    with pytest.raises(Forbidden, match="group access permission"):
+        resources.assign(session, actor=plain, group_ids=[w["emea"].id], resource_ids=[w["bot"].id])
+    with pytest.raises(Forbidden, match="group access permission"):
+        resources.unassign(
+            session, actor=plain, group_ids=[w["emea"].id], resource_ids=[w["bot"].id]
+        )
+    allowed = replace(plain, capabilities=frozenset({"group_access"}))
+    assert resources.assign(
+        session, actor=allowed, group_ids=[w["emea"].id], resource_ids=[w["bot"].id]
+    ) == (1, 0)
     scoped = Actor(
         workspace_id=workspace.id,
         role=Role.STANDARD,
         label="s",
         origin=Origin.API,
         scope=frozenset({w["apac"].id}),
+        capabilities=frozenset({"group_access"}),
     )
     with pytest.raises(Invalid):
         resources.assign(

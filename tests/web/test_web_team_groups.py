@@ -93,9 +93,10 @@ def test_member_gains_and_loses_a_bot(page: Any, site: Site, shot: Shot, catalog
     assert "scoring" in card.inner_text()
     expect(page.locator(f"#count-bot-{floor}")).to_have_text("1")
     page.click(f"#add-bot-{floor}")  # the popover offers only what the group lacks
-    offered = page.locator(f"#choices-bot-{floor} .team-choice").all_inner_texts()
-    assert any("Greeter" in text for text in offered)
-    assert not any("Closer" in text for text in offered)
+    offered = page.locator(f"#choices-bot-{floor} .team-choice")
+    # expect() waits for htmx to replace the popover's earlier list
+    expect(offered.filter(has_text="Closer")).to_have_count(0)
+    expect(offered.filter(has_text="Greeter")).to_have_count(1)
     page.keyboard.press("Escape")
     shot(page, "62-team-group-expanded")
 

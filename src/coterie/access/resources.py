@@ -19,7 +19,7 @@ from coterie.access.models import Assignment, Resource
 from coterie.access.schemas import ResourceCreate, ResourceFields, ResourceUpdate
 from coterie.actor import Actor
 from coterie.directory.service import require_write
-from coterie.errors import Conflict, Invalid, NotFound
+from coterie.errors import Conflict, Forbidden, Invalid, NotFound
 from coterie.events import service as audit
 from coterie.groups import service as groups
 from coterie.groups.models import Group
@@ -217,11 +217,22 @@ def _insert_new(session: Session) -> Any:
     return insert(_ASSIGNMENTS).on_conflict_do_nothing()
 
 
+GROUP_ACCESS = "group_access"  # the capability flag of operators who manage what groups give
+
+
+def _require_group_access(actor: Actor) -> None:
+    if not actor.can(GROUP_ACCESS):
+        raise Forbidden(
+            "Managing the bots and personas of groups needs the group access permission"
+        )
+
+
 def assign(
     session: Session, *, actor: Actor, group_ids: Sequence[int], resource_ids: Sequence[int]
 ) -> tuple[int, int]:
     """Give every resource to every group; returns (pairs added, pairs already there)."""
     require_write(actor)
+    _require_group_access(actor)
     chosen = _groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
     things = _resources(session, actor=actor, resource_ids=resource_ids, at="resource_ids")
     by: dict[str, Any] = {"assigned_by_id": actor.user_id, "assigned_by_label": actor.label[:200]}
@@ -244,6 +255,7 @@ def unassign(
 ) -> tuple[int, int]:
     """Take every resource from every group; returns (pairs removed, pairs that were not)."""
     require_write(actor)
+    _require_group_access(actor)
     chosen = _groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
     things = _resources(session, actor=actor, resource_ids=resource_ids, at="resource_ids")
     a = _ASSIGNMENTS.c

@@ -118,6 +118,7 @@ def _panel(request: Request, session: Session, op: Operator, group: Group) -> Re
             "personas": [r for r in held if r.kind == "persona"],
             "others": [r for r in held if r.kind not in ("bot", "persona")],
             "can_write": op.actor.can_write,
+            "can_assign": op.actor.can_write and op.actor.can(resources.GROUP_ACCESS),
         },
     )
 
