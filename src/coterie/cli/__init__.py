@@ -135,7 +135,7 @@ def serve(
     if not reload:
         jobs_queue.wake_on_events()  # webhook deliveries start right after each change
     if consumer is not None:
-        console.print("  Jobs:     group sweep every minute (in this process)")
+        console.print("  Jobs:     imports, webhooks, the minutely group sweep (in this process)")
     try:
         uvicorn.run(
             "coterie.app:create_app",
