@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access import scope as scopes
 from coterie.access.models import Assignment, Resource
 from coterie.access.schemas import ResourceCreate, ResourceFields, ResourceUpdate
 from coterie.actor import Actor
@@ -178,21 +179,6 @@ def all_of_kind(session: Session, *, workspace_id: int, kind: str) -> list[Resou
     return list(session.scalars(stmt))
 
 
-def _groups_in_scope(
-    session: Session, *, actor: Actor, group_ids: Sequence[int], at: str
-) -> list[Group]:
-    found = {
-        g.id: g
-        for g in session.scalars(
-            select(Group).where(Group.workspace_id == actor.workspace_id, Group.id.in_(group_ids))
-        )
-    }
-    for index, group_id in enumerate(group_ids):
-        if group_id not in found or not actor.sees_group(group_id):
-            raise Invalid(f"No group with id {ids.encode(group_id)}", field=f"{at}[{index}]")
-    return [found[g] for g in dict.fromkeys(group_ids)]
-
-
 def _resources(
     session: Session, *, actor: Actor, resource_ids: Sequence[int], at: str
 ) -> list[Resource]:
@@ -233,7 +219,7 @@ def assign(
     """Give every resource to every group; returns (pairs added, pairs already there)."""
     require_write(actor)
     _require_group_access(actor)
-    chosen = _groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
+    chosen = scopes.groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
     things = _resources(session, actor=actor, resource_ids=resource_ids, at="resource_ids")
     by: dict[str, Any] = {"assigned_by_id": actor.user_id, "assigned_by_label": actor.label[:200]}
     rows = [
@@ -256,7 +242,7 @@ def unassign(
     """Take every resource from every group; returns (pairs removed, pairs that were not)."""
     require_write(actor)
     _require_group_access(actor)
-    chosen = _groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
+    chosen = scopes.groups_in_scope(session, actor=actor, group_ids=group_ids, at="group_ids")
     things = _resources(session, actor=actor, resource_ids=resource_ids, at="resource_ids")
     a = _ASSIGNMENTS.c
     removed = session.execute(

@@ -7,7 +7,7 @@ anything outside is "not found", as another workspace's records are (DESIGN.md s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, literal, select
 from sqlalchemy.orm import Session
@@ -17,9 +17,9 @@ from coterie.access.operators.models import CAPABILITIES, OperatorPermission, Op
 from coterie.actor import Actor, Origin, Role
 from coterie.directory.listing import Scope
 from coterie.directory.models import User
-from coterie.errors import NotFound
+from coterie.errors import Invalid, NotFound
 from coterie.groups import hierarchy, members
-from coterie.groups.models import Membership
+from coterie.groups.models import Group, Membership
 
 
 def expand(session: Session, *, workspace_id: int, group_ids: Iterable[int]) -> frozenset[int]:
@@ -123,3 +123,20 @@ def check_path(session: Session, *, actor: Actor, params: dict[str, str]) -> Non
     raw_user = params.get("user_id")
     if raw_user is not None:
         check_person(session, actor=actor, user_id=ids.decode(raw_user, what="person"))
+
+
+def groups_in_scope(
+    session: Session, *, actor: Actor, group_ids: Sequence[int], at: str
+) -> list[Group]:
+    """The groups named in a request, each of the workspace and in the actor's scope, in order
+    and without repeats; a missing one is bad input naming its place (`group_ids[2]`)."""
+    found = {
+        g.id: g
+        for g in session.scalars(
+            select(Group).where(Group.workspace_id == actor.workspace_id, Group.id.in_(group_ids))
+        )
+    }
+    for index, group_id in enumerate(group_ids):
+        if group_id not in found or not actor.sees_group(group_id):
+            raise Invalid(f"No group with id {ids.encode(group_id)}", field=f"{at}[{index}]")
+    return [found[g] for g in dict.fromkeys(group_ids)]

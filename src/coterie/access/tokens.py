@@ -17,7 +17,6 @@ from coterie.actor import Actor, Origin, Role
 from coterie.db import utcnow
 from coterie.errors import Forbidden, Invalid, NotFound, Unauthorized
 from coterie.events import service as audit
-from coterie.groups.models import Group
 
 PREFIX = "cot_"
 
@@ -46,13 +45,12 @@ def create(
     )
     session.add(token)
     session.flush()
-    scope = list(dict.fromkeys(group_ids))
-    for index, group_id in enumerate(scope):
-        if not actor.sees_group(group_id) or not _group_exists(session, actor, group_id):
-            raise Invalid(f"No group with id {ids.encode(group_id)}", field=f"group_ids[{index}]")
-        session.add(
-            TokenScope(workspace_id=actor.workspace_id, token_id=token.id, group_id=group_id)
-        )
+    wanted = list(dict.fromkeys(group_ids))
+    found = scopes.groups_in_scope(session, actor=actor, group_ids=wanted, at="group_ids")
+    scope = [g.id for g in found]
+    session.add_all(
+        TokenScope(workspace_id=actor.workspace_id, token_id=token.id, group_id=g) for g in scope
+    )
     session.flush()
     audit.record(
         session,
@@ -96,11 +94,21 @@ def revoke(session: Session, *, actor: Actor, token_id: int) -> None:
 
 def authenticate(session: Session, *, secret: str) -> Actor:
     """The actor a bearer secret stands for; 401 for unknown or revoked tokens."""
-    token = session.scalar(select(ApiToken).where(ApiToken.secret_hash == _hash(secret)))
+    # The token and the groups of its scope in one round trip: this runs on every API request.
+    rows = session.execute(
+        select(ApiToken, TokenScope.group_id)
+        .outerjoin(
+            TokenScope,
+            (TokenScope.workspace_id == ApiToken.workspace_id)
+            & (TokenScope.token_id == ApiToken.id),
+        )
+        .where(ApiToken.secret_hash == _hash(secret))
+    ).all()
+    token = rows[0][0] if rows else None
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API token")
     role = Role(token.role)
-    roots = scope_of(session, token=token)
+    roots = [group_id for _, group_id in rows if group_id is not None]
     scope = None
     if roots and role is not Role.ADMIN:
         scope = scopes.expand(session, workspace_id=token.workspace_id, group_ids=roots)
@@ -120,8 +128,3 @@ def scope_of(session: Session, *, token: ApiToken) -> list[int]:
         TokenScope.workspace_id == token.workspace_id, TokenScope.token_id == token.id
     )
     return list(session.scalars(stmt))
-
-
-def _group_exists(session: Session, actor: Actor, group_id: int) -> bool:
-    stmt = select(Group.id).where(Group.workspace_id == actor.workspace_id, Group.id == group_id)
-    return session.scalar(stmt) is not None

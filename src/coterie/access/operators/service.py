@@ -56,10 +56,9 @@ def set_permissions(
     """Replace an operator's scope and capability flags (admins only; audited)."""
     roles.require(actor, Role.ADMIN)
     before = get_permissions(session, actor=actor, user_id=user_id)
-    wanted = list(dict.fromkeys(group_ids))
-    for index, group_id in enumerate(wanted):
-        if session.get(Group, (actor.workspace_id, group_id)) is None:
-            raise Invalid(f"No group with id {ids.encode(group_id)}", field=f"group_ids[{index}]")
+    named = list(dict.fromkeys(group_ids))
+    found = scopes.groups_in_scope(session, actor=actor, group_ids=named, at="group_ids")
+    wanted = [g.id for g in found]
     flags = set(capabilities)
     unknown = sorted(flags - set(CAPABILITIES))
     if unknown:
