@@ -1,0 +1,21 @@
+"""engagement speed: reserved slot, filled by the work on it
+
+Revision ID: 2026_12_04_0012
+Revises: 2026_12_04_0011
+Create Date: 2026-12-04 18:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "2026_12_04_0012"
+down_revision: str | None = "2026_12_04_0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
