@@ -2,16 +2,19 @@
 
     .venv/bin/python bench/engagement.py --db postgresql [--runs 7] [--keep]
 
-Needs the bench workspace (`seed.py`, 1,000,000 people). Seven manual groups go in by a fast
-path (group rows, then one `INSERT ... SELECT` of memberships each, people picked by bits of
-their random ids, so groups overlap like independent samples): five included (35, 30, 25, 20
-and 15% of people) and two excluded (30 and 25%), 1.8 million memberships in all.
+Needs its own bench workspace (`COTERIE_BENCH_NAME=engagement bench/seed.py`, 1,000,000
+people). Seven manual groups go in by a fast path (group rows, then one `INSERT ... SELECT` of
+memberships each, people picked by bits of their random ids, so groups overlap like independent
+samples): five included (35, 30, 25, 20 and 15% of people) and two excluded (30 and 25%), 1.8
+million memberships in all.
 
 - count: `engagement.audience.count` for 5 included and 2 excluded groups, against a
   hand-written `SELECT count(*)` (EXISTS / NOT EXISTS on memberships) and DuckDB counting the same
   from in-memory copies of the people and memberships (loading them is not timed).
-- freeze: `campaigns.launch` of a campaign including the first four groups (~730,000 people),
-  rolled back; median of 3.
+- freeze: `campaigns.launch` of a campaign including the first four groups (~700,000 people),
+  committed (then the campaign is deleted); median of 3, with the wall time, this process's CPU
+  and the PostgreSQL backend's CPU; beside the same hand-written chunked INSERT ... SELECT, the
+  old one-row-per-person layout (a scratch table) and the bare audience count, same run.
 - redeem: 16 threads, each its own session, redeeming one uncapped shared code for 100 distinct
   people each (1,600 commits): redemptions per second and the p50/p99 of one call.
 The groups are deleted at the end unless `--keep`.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 import threading
@@ -29,6 +33,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+# Its own databases (`coterie_bench_engagement`, bench/.data/engagement.db): seed them with
+# `COTERIE_BENCH_NAME=engagement .venv/bin/python bench/seed.py --db postgresql`.
+os.environ.setdefault("COTERIE_BENCH_NAME", "engagement")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common
@@ -188,6 +195,130 @@ def _duckdb_count(
     return ms, int(result)
 
 
+def _cpu(session: Any) -> tuple[float, float]:
+    """CPU seconds so far of this process and of the session's PostgreSQL backend (0 on SQLite).
+
+    The backend's comes from /proc (the server runs on this machine); call inside the
+    transaction to be measured, so the pid is that of its connection.
+    """
+    from sqlalchemy import text
+
+    backend = 0.0
+    if session.get_bind().dialect.name == "postgresql":
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time(), backend
+
+
+def _timed(session: Any, work: Any) -> dict[str, float]:
+    """Wall, process CPU and backend CPU (ms) of `work()` followed by a commit."""
+    cpu, backend = _cpu(session)
+    begin = time.perf_counter()
+    work()
+    session.commit()
+    wall = time.perf_counter() - begin
+    cpu_after, backend_after = _cpu(session)
+    session.commit()
+    return {
+        "wall": wall * 1000,
+        "cpu": (cpu_after - cpu) * 1000,
+        "backend_cpu": (backend_after - backend) * 1000,
+    }
+
+
+def _freeze(session: Any, admin: Any, workspace_id: int, included: list[int]) -> dict[str, Any]:
+    """`campaigns.launch` (committed) of a campaign including `included`, against hand-written
+    SQL on the same data in the same run: the same chunked INSERT ... SELECT, the old layout
+    (one row per person, a scratch table), and the bare audience query (a count)."""
+    from sqlalchemy import text
+
+    from coterie import ids
+    from coterie.engagement import campaigns
+    from coterie.engagement.audience import CHUNK
+    from coterie.engagement.schemas import CampaignCreate
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ws, inc = workspace_id, ", ".join(map(str, included))
+    chosen = (
+        f"SELECT u.id FROM users u WHERE u.workspace_id = {ws} AND u.status = 'active' AND EXISTS"
+        f" (SELECT 1 FROM memberships m WHERE m.workspace_id = {ws} AND m.user_id = u.id"
+        f" AND m.group_id IN ({inc}))"
+    )
+
+    def campaign(name: str) -> Any:
+        made = campaigns.create(
+            session,
+            actor=admin,
+            data=CampaignCreate(name=name, include_group_ids=[ids.encode(i) for i in included]),
+        )
+        session.commit()
+        return made
+
+    def drop(made: Any) -> None:
+        campaigns.delete_campaign(session, actor=admin, campaign_id=made.id)
+        session.commit()
+
+    product: list[dict[str, float]] = []
+    recipients = 0
+    for _ in range(3):
+        made = campaign("bench freeze")
+        product.append(
+            _timed(session, lambda m=made: campaigns.launch(session, actor=admin, campaign_id=m.id))
+        )
+        recipients = made.recipient_count
+        drop(made)
+        print("freeze run", {k: round(v) for k, v in product[-1].items()}, recipients, flush=True)
+    hand: list[dict[str, float]] = []
+    for _ in range(3):
+        made = campaign("bench reference")
+        user_ids = "array_agg(id)" if postgres else "group_concat(id)"
+        sql = text(
+            "INSERT INTO campaign_recipient_chunks (workspace_id, campaign_id, last_user_id, size,"
+            f" user_ids) SELECT {ws}, {made.id}, max(id), count(*), {user_ids} FROM (SELECT id,"
+            f" (row_number() OVER (ORDER BY id) - 1) / {CHUNK} AS chunk FROM ({chosen}) AS a)"
+            " AS n GROUP BY chunk"
+        )
+        hand.append(_timed(session, lambda q=sql: session.execute(q)))
+        drop(made)
+    rows: list[dict[str, float]] = []
+    session.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS bench_recipient_rows (workspace_id bigint, campaign_id"
+            " bigint, user_id bigint, PRIMARY KEY (workspace_id, campaign_id, user_id))"
+        )
+    )
+    session.commit()
+    for run in range(3):
+        sql = text(
+            "INSERT INTO bench_recipient_rows (workspace_id, campaign_id, user_id)"
+            f" SELECT {ws}, {run}, id FROM ({chosen}) AS a ORDER BY id"
+        )
+        rows.append(_timed(session, lambda q=sql: session.execute(q)))
+    session.execute(text("DROP TABLE bench_recipient_rows"))
+    session.commit()
+    count: list[dict[str, float]] = [
+        _timed(session, lambda: session.scalar(text(f"SELECT count(*) FROM ({chosen}) AS a")))
+        for _ in range(3)
+    ]
+
+    def median(runs: list[dict[str, float]]) -> dict[str, float]:
+        return {k: round(statistics.median(r[k] for r in runs), 1) for k in runs[0]}
+
+    mine = median(product)
+    return {
+        "recipients": recipients,
+        "product_ms": mine,
+        "product_runs_wall_ms": [round(r["wall"]) for r in product],
+        "hand_chunked_insert_ms": median(hand),
+        "hand_row_per_person_insert_ms": median(rows),
+        "audience_count_ms": median(count),
+        "ratio_to_hand_chunked": round(mine["wall"] / median(hand)["wall"], 2),
+        "ratio_to_row_per_person": round(mine["wall"] / median(rows)["wall"], 2),
+        "load_average": os.getloadavg(),
+    }
+
+
 def run(backend: str, runs: int, keep: bool, reuse: bool, redeem: bool) -> dict[str, Any]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
@@ -236,54 +367,7 @@ def run(backend: str, runs: int, keep: bool, reuse: bool, redeem: bool) -> dict[
         print("count", results["count"], flush=True)
 
         admin = actors.system(workspace_id, label="bench")
-        freeze_times: list[float] = []
-        recipients = 0
-        for _ in range(3):
-            campaign = campaigns.create(
-                session,
-                actor=admin,
-                data=CampaignCreate(
-                    name="bench freeze", include_group_ids=[ids.encode(i) for i in included[:4]]
-                ),
-            )
-            session.flush()
-            begin = time.perf_counter()
-            launched = campaigns.launch(session, actor=admin, campaign_id=campaign.id)
-            freeze_times.append((time.perf_counter() - begin) * 1000)
-            recipients = launched.recipient_count
-            session.rollback()
-            print("freeze run", round(freeze_times[-1]), "ms", recipients, flush=True)
-        reference: list[float] = []
-        inc4 = ", ".join(map(str, included[:4]))
-        for _ in range(3):
-            campaign = campaigns.create(
-                session,
-                actor=admin,
-                data=CampaignCreate(
-                    name="bench reference", include_group_ids=[ids.encode(a) for a in included[:1]]
-                ),
-            )
-            session.flush()
-            hand_insert = text(
-                "INSERT INTO campaign_recipients (workspace_id, campaign_id, user_id) "
-                f"SELECT {workspace_id}, {campaign.id}, u.id FROM users u WHERE u.workspace_id = "
-                f"{workspace_id} AND u.status = 'active' AND EXISTS (SELECT 1 FROM memberships m "
-                f"WHERE m.workspace_id = {workspace_id} AND m.user_id = u.id "
-                f"AND m.group_id IN ({inc4}))"
-            )
-            begin = time.perf_counter()
-            session.execute(hand_insert)
-            reference.append((time.perf_counter() - begin) * 1000)
-            session.rollback()
-        results["freeze"] = {
-            "recipients": recipients,
-            "median_ms": round(statistics.median(freeze_times), 1),
-            "runs_ms": [round(t) for t in freeze_times],
-            "hand_sql_insert_ms": round(statistics.median(reference), 1),
-            "ratio_to_sql": round(
-                statistics.median(freeze_times) / statistics.median(reference), 2
-            ),
-        }
+        results["freeze"] = _freeze(session, admin, workspace_id, included[:4])
         print("freeze", results["freeze"], flush=True)
 
         if not redeem:

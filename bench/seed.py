@@ -183,6 +183,7 @@ def seed(backend: str, count: int, seed_value: int = 1) -> dict[str, float]:
     timings["total_s"] = time.perf_counter() - total
     timings["users"] = count
     timings["rate_rows_per_sec"] = count / (timings.get("copy_s") or timings["insert_s"])
+    _common.DATA.mkdir(exist_ok=True)
     (_common.DATA / f"seed-{_common.TAG}{backend}.json").write_text(json.dumps(timings, indent=2))
     _common.record(backend, "seed", timings)
     return timings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
@@ -13,6 +13,7 @@ from coterie.actor import Actor
 from coterie.directory import service as users
 from coterie.directory.schemas import UserUpdate
 from coterie.engagement import audience, campaigns
+from coterie.engagement.models import RecipientChunk
 from coterie.engagement.schemas import CampaignCreate, CampaignUpdate
 from coterie.errors import Conflict, Invalid
 from coterie.events.models import OutboxEvent
@@ -172,3 +173,86 @@ def test_launch_writes_the_webhook_event(session: Session, admin: Actor) -> None
     [event] = session.scalars(launched).all()
     assert event.data["campaign"] == {"id": ids.encode(campaign.id), "name": "Spring"}
     assert event.data["recipients"] == 2
+
+
+def test_recipients_stored_in_chunks_page_and_export_across_them(
+    session: Session, admin: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 4 and reads of 2 chunks at a time, so 11 recipients cross every boundary.
+    monkeypatch.setattr(audience, "CHUNK", 4)
+    monkeypatch.setattr(audience, "_CHUNKS_READ", 2)
+    people = [make_user(session, admin, full_name=f"P{i}").id for i in range(14)]
+    a = _group(session, admin, "A", people[:10])
+    b = _group(session, admin, "B", people[8:13])
+    x = _group(session, admin, "X", [people[0], people[12]])
+    campaign = campaigns.create(
+        session,
+        actor=admin,
+        data=CampaignCreate(
+            name="C",
+            include_group_ids=[ids.encode(a), ids.encode(b)],
+            exclude_group_ids=[ids.encode(x)],
+        ),
+    )
+    campaigns.launch(session, actor=admin, campaign_id=campaign.id)
+    expected = sorted(people[1:12])
+    assert campaign.recipient_count == 11
+    ws = admin.workspace_id
+    chunks = session.execute(
+        select(RecipientChunk.last_user_id, RecipientChunk.size, RecipientChunk.user_ids)
+        .where(RecipientChunk.workspace_id == ws, RecipientChunk.campaign_id == campaign.id)
+        .order_by(RecipientChunk.last_user_id)
+    ).all()
+    assert [(c.last_user_id, c.size) for c in chunks] == [
+        (expected[3], 4),
+        (expected[7], 4),
+        (expected[10], 3),
+    ]
+    assert [sorted(c.user_ids) for c in chunks] == [expected[:4], expected[4:8], expected[8:]]
+    for size in (1, 3, 4, 5, 11, 200):
+        seen: list[int] = []
+        after: int | None = None
+        while True:
+            found, after = audience.page(
+                session, workspace_id=ws, campaign_id=campaign.id, size=size, after=after
+            )
+            assert len(found) <= size
+            seen += [r.user_id for r in found]
+            if after is None:
+                break
+        assert seen == expected, size
+    # Paging from an id that is not a recipient starts at the next one.
+    found, _ = audience.page(
+        session, workspace_id=ws, campaign_id=campaign.id, size=2, after=expected[5] + 1
+    )
+    assert [r.user_id for r in found] == [i for i in expected if i > expected[5] + 1][:2]
+    # Later changes to people show, marked, without changing the list.
+    users.update(session, actor=admin, user_id=expected[2], data=UserUpdate(status="deactivated"))
+    users.delete(session, actor=admin, user_id=expected[5])
+    found, _ = audience.page(session, workspace_id=ws, campaign_id=campaign.id, size=20, after=None)
+    assert [r.user_id for r in found] == expected
+    marks = {r.user_id: (r.status, r.full_name) for r in found}
+    assert marks[expected[2]][0] == "deactivated"
+    assert marks[expected[5]] == (None, "(deleted)")
+    lines = "".join(audience.export_csv(session, workspace_id=ws, campaign_id=campaign.id))
+    rows = lines.splitlines()
+    assert rows[0] == ",".join(audience.CSV_COLUMNS)
+    assert [r.split(",")[0] for r in rows[1:]] == [ids.encode(i) for i in expected]
+    assert rows[1 + 5].endswith(",deleted")
+    # The chunks go with the campaign.
+    campaigns.delete_campaign(session, actor=admin, campaign_id=campaign.id)
+    left = select(func.count()).where(RecipientChunk.campaign_id == campaign.id)
+    assert session.scalar(left) == 0
+
+
+def test_an_empty_audience_launches_with_no_recipients(session: Session, admin: Actor) -> None:
+    a = _group(session, admin, "Nobody", [])
+    campaign = campaigns.create(
+        session, actor=admin, data=CampaignCreate(name="C", include_group_ids=[ids.encode(a)])
+    )
+    campaigns.launch(session, actor=admin, campaign_id=campaign.id)
+    assert campaign.recipient_count == 0
+    found, after = audience.page(
+        session, workspace_id=admin.workspace_id, campaign_id=campaign.id, size=5, after=None
+    )
+    assert (found, after) == ([], None)

@@ -56,6 +56,15 @@ def test_join_and_leave_an_open_group_audits_source_self(session: Session, admin
     assert entry.actor_label == "member: Rita Runner"
     member_groups.leave(session, member=person, group_id=runners.id)
     assert _names(session, person) == [("Runners", False)]
+    left = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.workspace_id == admin.workspace_id,
+            AuditEntry.action == "group.members_removed",
+        )
+    ).one()
+    assert left.after is not None
+    assert left.after["reason"] == "self"
+    assert left.actor_label == "member: Rita Runner"
 
 
 def test_joining_re_evaluates_dynamic_groups_that_read_the_group(

@@ -15,21 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, func, insert, literal, select
+from sqlalchemy import ColumnElement, Integer, Table, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.db import Id, utcnow
 from coterie.directory.listing import neutralize
 from coterie.directory.models import User
-from coterie.engagement.models import CampaignRecipient
+from coterie.engagement.models import RecipientChunk
 from coterie.errors import Invalid
 from coterie.groups.catalog import people_catalog
 from coterie.groups.models import Group
 from coterie.rules import Rule, parse_filter, parse_tree, to_json, to_sql
 
 _USERS = User.__table__
-_RECIPIENTS = cast(Table, CampaignRecipient.__table__)
+_CHUNKS = cast(Table, RecipientChunk.__table__)
+CHUNK = 1000  # recipients stored in one row
+_CHUNKS_READ = 8  # chunks fetched by one query while paging
 CSV_COLUMNS = ("id", "full_name", "email", "phone", "whatsapp", "status")
 
 
@@ -95,19 +97,36 @@ def count(session: Session, *, workspace_id: int, audience: Audience) -> int:
 
 
 def freeze(session: Session, *, workspace_id: int, campaign_id: int, audience: Audience) -> int:
-    """Store the audience as the campaign's recipients, set-based in one statement."""
+    """Store the audience as the campaign's recipients, set-based in one statement.
+
+    The people are numbered in id order and stored `CHUNK` to a row (`RecipientChunk`), so the
+    write is a few hundred rows however large the audience; returns how many people were stored.
+    """
     session.flush()
-    # In id order: the recipients' key grows left to right, so the index is written sequentially.
-    chosen = (
-        select(literal(workspace_id, Id), literal(campaign_id, Id), _USERS.c.id)
+    u = _USERS.c
+    position = func.row_number(type_=Integer).over(order_by=u.id) - 1
+    numbered = (
+        select(u.id, (position // CHUNK).label("chunk"))
         .where(where(session, workspace_id=workspace_id, audience=audience))
-        .order_by(_USERS.c.id)
+        .subquery()
     )
-    columns = ["workspace_id", "campaign_id", "user_id"]
-    session.execute(insert(_RECIPIENTS).from_select(columns, chosen))
-    r = _RECIPIENTS.c
-    stored = select(func.count()).where(
-        r.workspace_id == workspace_id, r.campaign_id == campaign_id
+    user_ids: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        user_ids = func.array_agg(numbered.c.id)
+    else:
+        user_ids = func.group_concat(numbered.c.id)
+    chunks = select(
+        literal(workspace_id, Id),
+        literal(campaign_id, Id),
+        func.max(numbered.c.id),
+        func.count(),
+        user_ids,
+    ).group_by(numbered.c.chunk)
+    columns = ["workspace_id", "campaign_id", "last_user_id", "size", "user_ids"]
+    session.execute(insert(_CHUNKS).from_select(columns, chunks))
+    c = _CHUNKS.c
+    stored = select(func.coalesce(func.sum(c.size), 0)).where(
+        c.workspace_id == workspace_id, c.campaign_id == campaign_id
     )
     return int(session.scalar(stored) or 0)
 
@@ -126,23 +145,37 @@ class Recipient:
         return self.status == "active"
 
 
-def _rows(session: Session, *, workspace_id: int, campaign_id: int) -> Any:
-    r, u = _RECIPIENTS.c, _USERS.c
-    return (
-        select(
-            r.user_id,
-            func.coalesce(u.full_name, literal("(deleted)", String)),
-            u.email,
-            u.phone,
-            u.whatsapp,
-            u.status,
-        )
-        .select_from(
-            _RECIPIENTS.outerjoin(_USERS, (u.workspace_id == r.workspace_id) & (u.id == r.user_id))
-        )
-        .where(r.workspace_id == workspace_id, r.campaign_id == campaign_id)
-        .order_by(r.user_id)
+def _ids_after(
+    session: Session, workspace_id: int, campaign_id: int, after: int | None
+) -> Iterator[list[int]]:
+    """The recipients' ids above `after` in ascending order, a chunk at a time."""
+    c = _CHUNKS.c
+    mine = (c.workspace_id == workspace_id) & (c.campaign_id == campaign_id)
+    beyond = after
+    while True:
+        stmt = select(c.last_user_id, c.user_ids).where(mine).order_by(c.last_user_id)
+        if beyond is not None:
+            stmt = stmt.where(c.last_user_id > beyond)
+        rows = session.execute(stmt.limit(_CHUNKS_READ)).all()
+        for _, user_ids in rows:
+            # Only the first chunk can hold ids at or below `after`: chunks are runs of ids.
+            yield sorted(i for i in user_ids if after is None or i > after)
+        if len(rows) < _CHUNKS_READ:
+            return
+        beyond = rows[-1].last_user_id
+
+
+def _details(session: Session, workspace_id: int, user_ids: list[int]) -> list[Recipient]:
+    """The people now behind the ids, in the ids' order; a deleted person is still listed."""
+    if not user_ids:
+        return []
+    u = _USERS.c
+    stmt = select(u.id, u.full_name, u.email, u.phone, u.whatsapp, u.status).where(
+        u.workspace_id == workspace_id, u.id.in_(user_ids)
     )
+    found = {row.id: Recipient(*row) for row in session.execute(stmt)}
+    gone = ("(deleted)", None, None, None, None)
+    return [found.get(i) or Recipient(i, *gone) for i in user_ids]
 
 
 def page(
@@ -154,35 +187,30 @@ def page(
     return page_all(session, workspace_id, campaign_id, size, after)
 
 
-def export_csv(
-    session: Session, *, workspace_id: int, campaign_id: int, batch: int = 5000
-) -> Iterator[str]:
-    """The frozen list as CSV in chunks (formulas neutralized), paged by id as it streams."""
+def export_csv(session: Session, *, workspace_id: int, campaign_id: int) -> Iterator[str]:
+    """The frozen list as CSV in chunks (formulas neutralized), a stored chunk at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
-    after: int | None = None
-    while True:
-        rows, after = page_all(session, workspace_id, campaign_id, batch, after)
+    for user_ids in _ids_after(session, workspace_id, campaign_id, None):
         buffer.seek(0)
         buffer.truncate()
-        for row in rows:
+        for row in _details(session, workspace_id, user_ids):
             cells = [ids.encode(row.user_id), row.full_name, row.email, row.phone, row.whatsapp]
             cells.append(row.status or "deleted")
             writer.writerow([neutralize(c or "") for c in cells])
         yield buffer.getvalue()
-        if after is None:
-            return
 
 
 def page_all(
     session: Session, workspace_id: int, campaign_id: int, size: int, after: int | None
 ) -> tuple[list[Recipient], int | None]:
-    stmt = _rows(session, workspace_id=workspace_id, campaign_id=campaign_id)
-    if after is not None:
-        stmt = stmt.where(_RECIPIENTS.c.user_id > after)
-    found = [Recipient(*row) for row in session.execute(stmt.limit(size + 1))]
-    more = len(found) > size
-    found = found[:size]
-    return found, (found[-1].user_id if more and found else None)
+    wanted: list[int] = []
+    for user_ids in _ids_after(session, workspace_id, campaign_id, after):
+        wanted.extend(user_ids)
+        if len(wanted) > size:
+            break
+    more = len(wanted) > size
+    wanted = wanted[:size]
+    return _details(session, workspace_id, wanted), (wanted[-1] if more and wanted else None)

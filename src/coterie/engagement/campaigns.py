@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from coterie.actor import Actor
 from coterie.db import utcnow
 from coterie.directory.service import require_write
 from coterie.engagement import audience
-from coterie.engagement.models import Campaign, CampaignGroup, CampaignRecipient
+from coterie.engagement.models import Campaign, CampaignGroup
 from coterie.engagement.schemas import CampaignCreate, CampaignFields, CampaignUpdate
 from coterie.errors import Conflict, Invalid, NotFound
 from coterie.events import service as audit
@@ -203,7 +204,21 @@ def launch(session: Session, *, actor: Actor, campaign_id: int) -> Campaign:
     """Freeze the audience as the recipient list; from now on the campaign is not a draft."""
     require_write(actor)
     campaign = get(session, actor=actor, campaign_id=campaign_id)
-    if campaign.launched_at is not None:
+    # Claim the launch first, conditionally: of concurrent launches one updates the row and the
+    # others (queued on its row lock, or on SQLite's single writer) find it launched.
+    now = utcnow()
+    claimed = session.scalar(
+        sa.update(Campaign)
+        .where(
+            Campaign.workspace_id == campaign.workspace_id,
+            Campaign.id == campaign.id,
+            Campaign.launched_at.is_(None),
+        )
+        .values(launched_at=now)
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed is None:
         raise Conflict(f"{campaign.name} is already launched", field="campaign_id")
     found = audience.freeze(
         session,
@@ -211,8 +226,7 @@ def launch(session: Session, *, actor: Actor, campaign_id: int) -> Campaign:
         campaign_id=campaign.id,
         audience=audience_of(session, campaign=campaign),
     )
-    campaign.launched_at = utcnow()
-    campaign.recipient_count = found
+    campaign.launched_at, campaign.recipient_count = now, found
     audit.record(
         session,
         actor=actor,
@@ -268,13 +282,6 @@ def delete_campaign(session: Session, *, actor: Actor, campaign_id: int) -> None
         target_id=campaign.id,
         target_label=campaign.name,
         before=_snapshot(campaign, *targets(session, campaign=campaign)),
-    )
-    recipients = CampaignRecipient.__table__.c
-    session.execute(
-        delete(CampaignRecipient).where(
-            recipients.workspace_id == campaign.workspace_id,
-            recipients.campaign_id == campaign.id,
-        )
     )
     session.delete(campaign)
     session.flush()

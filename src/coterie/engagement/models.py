@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from coterie.db import Base, Id, Json, UTCDateTime, utcnow
 from coterie.ids import new_id
@@ -115,20 +118,61 @@ class CampaignGroup(Base):
     excluded: Mapped[bool] = mapped_column(default=False)
 
 
-class CampaignRecipient(Base):
-    """One person of a launched campaign's frozen audience.
+class IdList(TypeDecorator[list[int]]):
+    """Person ids held in one value: `int8[]` on PostgreSQL, comma-separated text on SQLite.
 
-    No foreign keys: the list stays as launched (a person deactivated or deleted later is shown
-    marked), and a launch inserts hundreds of thousands of rows at once, where a per-row foreign
-    key check to `campaigns` cost more than the insert itself (docs/engagement.md, "Speed").
-    `campaigns.delete_campaign` removes a campaign's recipients with it.
+    Rows of this type are written by SQL aggregates (`array_agg` / `group_concat`), which do not
+    promise an order: readers sort the ids they get.
     """
 
-    __tablename__ = "campaign_recipients"
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(BigInteger()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return ",".join(str(int(v)) for v in value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[int] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return [int(v) for v in value.split(",")] if value else []
+        return [int(v) for v in value]
+
+
+class RecipientChunk(Base):
+    """Up to `audience.CHUNK` people of a launched campaign's frozen audience, in one row.
+
+    A launch writes the list as one row per run of consecutive (by person id) recipients, so
+    700,000 recipients are 700 rows rather than 700,000: the write is small enough to stay within
+    seconds on a busy server. `last_user_id` (the largest id in the chunk) is the key, so a page
+    "after person X" starts at the first chunk whose last id is above X.
+
+    No foreign key to `users`: the list stays as launched (a person deactivated or deleted later
+    is shown marked). The chunks go with their campaign (a cascading foreign key: a launch checks
+    it once per chunk, not once per person).
+    """
+
+    __tablename__ = "campaign_recipient_chunks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["workspace_id", "campaign_id"],
+            ["campaigns.workspace_id", "campaigns.id"],
+            ondelete="CASCADE",
+        ),
+    )
 
     workspace_id: Mapped[int] = mapped_column(Id, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Id, primary_key=True)
-    user_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    last_user_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    size: Mapped[int] = mapped_column()
+    user_ids: Mapped[list[int]] = mapped_column(IdList)
 
 
 class JoinCode(Base):
