@@ -33,6 +33,9 @@ class Actor:
     scope: frozenset[int] | None = None
     # Feature flags of the operator (`coterie.access.roles.CAPABILITIES`); admins have them all.
     capabilities: frozenset[str] = frozenset()
+    # An identified-only operator's people: the members of the groups assigned to them (their
+    # scope). Besides themselves, the only people they may see.
+    assigned: frozenset[int] = frozenset()
 
     @property
     def can_write(self) -> bool:
@@ -44,6 +47,15 @@ class Actor:
 
     def sees_group(self, group_id: int) -> bool:
         return self.scope is None or group_id in self.scope
+
+    def sees_own(self, user_id: int) -> bool:
+        """For an identified-only operator: themselves or someone assigned to them."""
+        return user_id == self.user_id or user_id in self.assigned
+
+    @property
+    def own_people(self) -> frozenset[int]:
+        own = {self.user_id} if self.user_id is not None else set()
+        return self.assigned | own
 
     def can(self, capability: str) -> bool:
         return self.is_admin or capability in self.capabilities

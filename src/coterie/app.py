@@ -16,6 +16,7 @@ from coterie.api import (
     member_groups,
     operators,
     problems,
+    reports,
     schema,
     timeline,
     users,
@@ -65,15 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(SecurityHeaders)
+    # First, so that a SCIM request is routed at once rather than after every other route.
+    app.mount("/scim/v2", scim_app.create())
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
     for module in (users, groups, imports, timeline, schema, admin, webhooks, operators):
         api.include_router(module.router)
-    for access_module in (hierarchy, access):
+    for access_module in (hierarchy, access, reports):
         api.include_router(access_module.router)
     for engagement_module in (campaigns, member_groups, member):
         api.include_router(engagement_module.router)
     app.include_router(api)
-    app.mount("/scim/v2", scim_app.create())
     web_routes.install(app, settings)
     return app

@@ -219,3 +219,33 @@ def test_roles_and_other_workspaces(
         )
         is None
     )
+
+
+def test_the_catalog_needs_group_access_and_respects_the_scope(
+    session: Session, admin: Actor, world: dict[str, Any]
+) -> None:
+    plain = replace(admin, role=Role.STANDARD, capabilities=frozenset())
+    with pytest.raises(Forbidden, match="group access"):
+        resource(session, plain, "Sneaky")
+    with pytest.raises(Forbidden, match="group access"):
+        resources.delete_resource(session, actor=plain, resource_id=world["bot"].id)
+    scoped = replace(
+        plain, capabilities=frozenset({"group_access"}), scope=frozenset({world["apac"].id})
+    )
+    mine = resource(session, scoped, "Apac helper")
+    resources.assign(session, actor=scoped, group_ids=[world["apac"].id], resource_ids=[mine.id])
+    renamed = resources.update(
+        session, actor=scoped, resource_id=mine.id, data=ResourceUpdate(name="APAC helper")
+    )
+    assert renamed.name == "APAC helper"
+    resources.assign(session, actor=admin, group_ids=[world["emea"].id], resource_ids=[mine.id])
+    for change in (
+        lambda: resources.update(
+            session, actor=scoped, resource_id=mine.id, data=ResourceUpdate(name="Mine now")
+        ),
+        lambda: resources.delete_resource(session, actor=scoped, resource_id=mine.id),
+    ):
+        with pytest.raises(Forbidden, match="outside your scope"):
+            change()
+    assert session.get(Resource, (admin.workspace_id, mine.id)) is not None
+    assert mine.name == "APAC helper"

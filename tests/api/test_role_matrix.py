@@ -156,3 +156,58 @@ def test_without_a_token_every_route_is_401(clients: dict[Role, TestClient], api
             continue
         answer = _call(anonymous, method, _url(path, {}), {})
         assert answer.status_code == 401, (method, path, answer.text)
+
+
+def _reading_routes(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(path, item["get"]) for path, item in spec["paths"].items() if "get" in item]
+
+
+def test_every_reading_route_keeps_identified_only_to_their_own_people(
+    api: Api, clients: dict[Role, TestClient]
+) -> None:
+    """An identified-only token whose scope names one group (the people assigned to it) walks
+    every GET route of the OpenAPI: an outsider never appears in any answer, whether named in
+    the path or not; the assigned person's own pages answer."""
+    admin = clients[Role.ADMIN]
+    spec = admin.app.openapi()  # type: ignore[attr-defined]
+    mine = admin.post("/api/v1/users", json={"full_name": "Ines Assigned", "email": "ines@x.org"})
+    other = admin.post("/api/v1/users", json={"full_name": "Otto Outsider", "email": "otto@x.org"})
+    assigned, outsider = mine.json()["id"], other.json()["id"]
+    route = admin.post("/api/v1/groups", json={"name": "Route 7"}).json()["id"]
+    elsewhere = admin.post("/api/v1/groups", json={"name": "Elsewhere"}).json()["id"]
+    for group, person in ((route, assigned), (elsewhere, outsider)):
+        added = admin.post(f"/api/v1/groups/{group}/members", json={"user_ids": [person]})
+        assert added.status_code < 300, added.text
+    made = admin.post(
+        "/api/v1/tokens", json={"name": "rep", "role": "identified_only", "group_ids": [route]}
+    )
+    rep = TestClient(admin.app)
+    rep.headers["Authorization"] = f"Bearer {made.json()['secret']}"
+    secrets_of_outsider = (outsider, "otto@x.org", "Otto Outsider")
+
+    routes = _reading_routes(spec)
+    assert len(routes) >= 40, "the walk must see the whole API"
+    walked = 0
+    for path, operation in routes:
+        needed = roles.required(operation, "get")
+        if needed is None:
+            continue
+        for person, group in ((outsider, elsewhere), (assigned, route)):
+            answer = rep.get(_url(path, {"user_id": person, "group_id": group}))
+            assert answer.status_code < 500, (path, answer.text)
+            if roles.RANK[Role.IDENTIFIED_ONLY] < roles.RANK[needed]:
+                assert answer.status_code == 403, (path, answer.text)
+            # A 404 repeats the id it was asked for; nothing else may name the outsider.
+            named = secrets_of_outsider if answer.status_code < 400 else secrets_of_outsider[1:]
+            for secret in named:
+                assert secret not in answer.text, (path, person, answer.text[:300])
+            walked += 1
+    assert walked >= 2 * 40
+    # What is theirs answers: the assigned person, their groups and resources, the people list.
+    for path in ("/api/v1/users/{user_id}", "/api/v1/users/{user_id}/resources"):
+        assert rep.get(_url(path, {"user_id": assigned})).status_code == 200, path
+        assert rep.get(_url(path, {"user_id": outsider})).status_code == 404, path
+    listed = {p["id"] for p in rep.get("/api/v1/users").json()["items"]}
+    assert listed == {assigned}
+    groups = rep.get(f"/api/v1/users/{assigned}/groups").json()
+    assert [g["group_name"] for g in groups] == ["Route 7"]

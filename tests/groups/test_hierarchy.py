@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from coterie import ids
 from coterie.actor import Actor, Role
 from coterie.directory import service as directory
-from coterie.errors import Conflict, Invalid
+from coterie.errors import Conflict, Forbidden, Invalid
 from coterie.groups import hierarchy, people, service
 from coterie.groups.models import Group
 from coterie.groups.schemas import GroupCreate, GroupUpdate
@@ -240,3 +240,25 @@ def test_a_scoped_operator_cannot_use_a_parent_outside_scope(
     with pytest.raises(Invalid):
         hierarchy.move(session, actor=scoped, group=tree["apac"], parent_id=tree["emea"].id)
     assert tree["apac"].parent_id is None
+
+
+def test_a_scoped_operator_must_create_inside_scope(
+    session: Session, admin: Actor, tree: dict[str, Group]
+) -> None:
+    scope = frozenset({tree["emea"].id, tree["sales"].id, tree["support"].id, tree["team"].id})
+    scoped = replace(admin, role=Role.STANDARD, scope=scope)
+    with pytest.raises(Forbidden) as caught:
+        service.create(session, actor=scoped, data=GroupCreate(name="Top"))
+    assert caught.value.extra["field"] == "parent_id"
+    assert service.find_by_name(session, workspace_id=admin.workspace_id, name="Top") is None
+    with pytest.raises(Forbidden):
+        hierarchy.move(session, actor=scoped, group=tree["support"], parent_id=None)
+    assert tree["support"].parent_id == tree["emea"].id
+    inside = service.create(
+        session,
+        actor=scoped,
+        data=GroupCreate(name="Inside", parent_id=ids.encode(tree["sales"].id)),
+    )
+    assert inside.parent_id == tree["sales"].id
+    top = service.create(session, actor=admin, data=GroupCreate(name="Admin top"))
+    assert top.parent_id is None

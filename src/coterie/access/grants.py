@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CTE, Table, bindparam, exists, func, literal, select
+from sqlalchemy import CTE, Select, Table, bindparam, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from coterie.access.models import Assignment, Resource
@@ -180,10 +180,24 @@ def users_with(
     ws = actor.workspace_id
     a, g, m, u = _ASSIGNMENTS.c, _GROUPS.c, _MEMBERSHIPS.c, _USERS.c
     holders = select(a.group_id).where(a.workspace_id == ws, a.resource_id == resource_id)
-    reached = hierarchy.subtree_by_levels(session, workspace_id=ws, roots=holders)
-    if actor.scope is not None:
-        reached = [group for group in reached if group in actor.scope]
-    people: Any = select(m.user_id).where(m.workspace_id == ws, m.group_id.in_(reached))
+    reached: Any
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite plans a subquery of the subtree better than a list of 1,000 ids (bench).
+        down = hierarchy.descendants(ws, holders)
+        reached = select(down.c.id)
+        if actor.scope is not None:
+            reached = reached.where(down.c.id.in_(sorted(actor.scope)))
+    else:
+        # PostgreSQL misjudges a recursive CTE's size: the subtree is read level by level.
+        reached = hierarchy.subtree_by_levels(session, workspace_id=ws, roots=holders)
+        if actor.scope is not None:
+            reached = [group for group in reached if group in actor.scope]
+    in_reached = (
+        m.group_id.in_(reached)
+        if isinstance(reached, Select)
+        else hierarchy.among(session, m.group_id, reached)
+    )
+    people: Any = select(m.user_id).where(m.workspace_id == ws, in_reached)
     at_most = session.scalar(
         select(func.coalesce(func.sum(g.subtree_member_count), 0)).where(
             g.workspace_id == ws, g.id.in_(holders)
@@ -193,7 +207,8 @@ def users_with(
         # Few people: name them, so the database looks each up rather than walking everyone
         # in id order until a page is full (PostgreSQL's choice under a LIMIT).
         people = sorted(set(session.scalars(people)))
-    stmt = select(User).where(u.workspace_id == ws, u.status == ACTIVE, u.id.in_(people))
+    named = hierarchy.among(session, u.id, people) if isinstance(people, list) else u.id.in_(people)
+    stmt = select(User).where(u.workspace_id == ws, u.status == ACTIVE, named)
     page = paginate(
         session,
         stmt,
@@ -210,6 +225,6 @@ def users_with(
         select(func.count(m.user_id.distinct()))
         .select_from(_MEMBERSHIPS)
         .join(_USERS, (u.workspace_id == m.workspace_id) & (u.id == m.user_id))
-        .where(m.workspace_id == ws, m.group_id.in_(reached), u.status == ACTIVE)
+        .where(m.workspace_id == ws, in_reached, u.status == ACTIVE)
     )
     return replace(page, total=int(total or 0))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint, select
+from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from coterie import ids
@@ -75,20 +75,19 @@ def save_user(
 ) -> ScimUser:
     """Store a person's SCIM userName and document; 409 when the name is another person's."""
     key = user_name.casefold()
-    taken = session.scalar(
-        select(ScimUser).where(
-            ScimUser.workspace_id == workspace_id,
-            ScimUser.user_name_key == key,
-            ScimUser.user_id != user_id,
-        )
+    stmt = select(ScimUser).where(
+        ScimUser.workspace_id == workspace_id,
+        or_(ScimUser.user_name_key == key, ScimUser.user_id == user_id),
     )
+    found = session.scalars(stmt).all()  # the person's own document and the name's holder
+    taken = next((p for p in found if p.user_id != user_id), None)
     if taken is not None:
         raise Conflict(
             f"userName {user_name} already belongs to {ids.encode(taken.user_id)}",
             field="userName",
             existing_id=ids.encode(taken.user_id),
         )
-    profile = session.get(ScimUser, (workspace_id, user_id))
+    profile = next((p for p in found if p.user_id == user_id), None)
     if profile is None:
         profile = ScimUser(workspace_id=workspace_id, user_id=user_id)
         session.add(profile)

@@ -74,8 +74,33 @@ def _apply(resource: Resource, data: ResourceFields) -> None:
         setattr(resource, name, value)
 
 
-def create(session: Session, *, actor: Actor, data: ResourceCreate) -> Resource:
+def _require_catalog(session: Session, *, actor: Actor, resource: Resource | None) -> None:
+    """Changing the catalog of bots and personas needs the group access permission; a scoped
+    operator may change only what no group outside their scope holds (a rename or a deletion
+    there would change what people they cannot see may use)."""
     require_write(actor)
+    _require_group_access(actor)
+    if resource is None or actor.scope is None:
+        return
+    a = Assignment.__table__.c
+    outside = session.scalar(
+        select(func.count())
+        .select_from(Assignment.__table__)
+        .where(
+            a.workspace_id == actor.workspace_id,
+            a.resource_id == resource.id,
+            a.group_id.not_in(sorted(actor.scope)),
+        )
+    )
+    if outside:
+        raise Forbidden(
+            f"{resource.name} is given by {outside} group(s) outside your scope; "
+            "an operator without a scope can change it"
+        )
+
+
+def create(session: Session, *, actor: Actor, data: ResourceCreate) -> Resource:
+    _require_catalog(session, actor=actor, resource=None)
     _unique(session, actor=actor, kind=data.kind, name=data.name, exclude=None)
     resource = Resource(
         workspace_id=actor.workspace_id,
@@ -102,6 +127,7 @@ def create(session: Session, *, actor: Actor, data: ResourceCreate) -> Resource:
 def update(session: Session, *, actor: Actor, resource_id: int, data: ResourceUpdate) -> Resource:
     require_write(actor)
     resource = get(session, actor=actor, resource_id=resource_id)
+    _require_catalog(session, actor=actor, resource=resource)
     before = _snapshot(resource)
     if data.name is not None:
         _unique(session, actor=actor, kind=resource.kind, name=data.name, exclude=resource.id)
@@ -126,6 +152,7 @@ def delete_resource(session: Session, *, actor: Actor, resource_id: int) -> None
     """Deletes the resource and its assignments: nobody can use it any more."""
     require_write(actor)
     resource = get(session, actor=actor, resource_id=resource_id)
+    _require_catalog(session, actor=actor, resource=resource)
     audit.record(
         session,
         actor=actor,

@@ -50,6 +50,20 @@ def capabilities_of(session: Session, *, workspace_id: int, user_id: int) -> fro
     return frozenset(c for c in CAPABILITIES if getattr(row, c))
 
 
+def assigned_people(
+    session: Session, *, workspace_id: int, role: Role, scope: frozenset[int] | None
+) -> frozenset[int]:
+    """The people assigned to an identified-only operator or token: the members of the groups
+    of their scope (none without a scope). Other roles see by scope and need no list."""
+    if role is not Role.IDENTIFIED_ONLY or not scope:
+        return frozenset()
+    member = Membership.__table__
+    stmt = select(member.c.user_id).where(
+        member.c.workspace_id == workspace_id, member.c.group_id.in_(sorted(scope))
+    )
+    return frozenset(session.scalars(stmt.distinct()))
+
+
 def operator_actor(session: Session, *, user: User, origin: Origin = Origin.WEB) -> Actor:
     """The signed-in operator as an Actor, with their resolved scope and capabilities.
 
@@ -68,6 +82,7 @@ def operator_actor(session: Session, *, user: User, origin: Origin = Origin.WEB)
         user_id=user.id,
         scope=scope,
         capabilities=capabilities_of(session, workspace_id=user.workspace_id, user_id=user.id),
+        assigned=assigned_people(session, workspace_id=user.workspace_id, role=role, scope=scope),
     )
 
 
@@ -88,8 +103,8 @@ def _member_of_scope(actor: Actor, user_id: ColumnElement[int]) -> ColumnElement
 def people(session: Session, *, actor: Actor) -> Scope:
     """The people an actor may list: everyone, or the members of the groups in scope."""
     everyone = members.everyone(session, workspace_id=actor.workspace_id)
-    if actor.scope is None:
-        return everyone
+    if actor.scope is None or actor.role is Role.IDENTIFIED_ONLY:
+        return everyone  # an identified-only caller's list is narrowed to `Actor.own_people`
     users = User.__table__
     within = _member_of_scope(actor, users.c.id).correlate(users)
     return Scope(within=within, membership=everyone.membership)
@@ -97,7 +112,7 @@ def people(session: Session, *, actor: Actor) -> Scope:
 
 def sees_person(session: Session, *, actor: Actor, user_id: int) -> bool:
     if actor.role is Role.IDENTIFIED_ONLY:
-        return user_id == actor.user_id
+        return actor.sees_own(user_id)
     if actor.scope is None:
         return True
     return bool(session.scalar(select(_member_of_scope(actor, literal(user_id)))))

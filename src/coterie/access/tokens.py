@@ -120,6 +120,9 @@ def authenticate(session: Session, *, secret: str) -> Actor:
         token_id=token.id,
         scope=scope,
         capabilities=frozenset(CAPABILITIES),
+        assigned=scopes.assigned_people(
+            session, workspace_id=token.workspace_id, role=role, scope=scope
+        ),
     )
 
 

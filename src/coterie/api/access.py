@@ -184,10 +184,14 @@ def group_resources(session: SessionDep, actor: ActorDep, group_id: str) -> Grou
     )
 
 
-@router.get("/users/{user_id}/resources", response_model=UserAccessRead, openapi_extra=READER)
+@router.get(
+    "/users/{user_id}/resources",
+    response_model=UserAccessRead,
+    openapi_extra=roles.needs(Role.IDENTIFIED_ONLY),
+)
 def user_resources(session: SessionDep, actor: ActorDep, user_id: str) -> UserAccessRead:
-    """What a person may use, each with the groups that give it."""
-    groups.require_read(actor)
+    """What a person may use, each with the groups that give it (identified-only operators:
+    their own and their assigned people's; `directory.get` refuses anyone else)."""
     user = directory.get(session, actor=actor, user_id=decode_id(user_id, "person"))
     found = grants.of_user(session, workspace_id=actor.workspace_id, user_id=user.id)
     return UserAccessRead(

@@ -128,7 +128,7 @@ def selection(
     scope = scope or Scope()
     stmt = select(User).where(User.workspace_id == actor.workspace_id)
     if actor.role is Role.IDENTIFIED_ONLY:
-        stmt = stmt.where(User.id == actor.user_id)
+        stmt = stmt.where(User.id.in_(sorted(actor.own_people)))
     if scope.within is not None:
         stmt = stmt.where(scope.within)
     if rule is not None:

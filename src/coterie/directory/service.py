@@ -38,7 +38,7 @@ def label(user: User) -> str:
 
 def get(session: Session, *, actor: Actor, user_id: int) -> User:
     user = session.get(User, (actor.workspace_id, user_id))
-    if user is None or (actor.role is Role.IDENTIFIED_ONLY and user_id != actor.user_id):
+    if user is None or (actor.role is Role.IDENTIFIED_ONLY and not actor.sees_own(user_id)):
         raise NotFound(f"No person with id {ids.encode(user_id)}")
     return user
 

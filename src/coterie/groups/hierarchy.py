@@ -13,8 +13,11 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     CTE,
+    BigInteger,
+    ColumnElement,
     Select,
     Table,
+    any_,
     bindparam,
     case,
     exists,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -30,7 +34,7 @@ from coterie import ids
 from coterie.actor import Actor
 from coterie.db import Id, Prepared
 from coterie.directory.service import require_write
-from coterie.errors import Invalid, NotFound
+from coterie.errors import Forbidden, Invalid, NotFound
 from coterie.events import service as audit
 from coterie.groups.models import Group, Membership
 from coterie.workspaces import service as workspaces
@@ -76,6 +80,15 @@ def subtree_ids(session: Session, *, workspace_id: int, group_ids: Collection[in
     return set(session.scalars(select(down.c.id)))
 
 
+def among(session: Session, column: Any, values: Collection[int]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many
+    ids (an `IN` list of 1,000 ids costs milliseconds of client CPU to render and send)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(BigInteger))
+        return cast(ColumnElement[bool], column == any_(array))
+    return cast(ColumnElement[bool], column.in_(list(values)))
+
+
 def subtree_by_levels(
     session: Session, *, workspace_id: int, roots: Select[tuple[int]]
 ) -> list[int]:
@@ -89,7 +102,9 @@ def subtree_by_levels(
     found = set(level_ids)
     while level_ids:
         below = session.scalars(
-            select(g.id).where(g.workspace_id == workspace_id, g.parent_id.in_(level_ids))
+            select(g.id).where(
+                g.workspace_id == workspace_id, among(session, g.parent_id, level_ids)
+            )
         )
         level_ids = [group for group in below if group not in found]
         found.update(level_ids)
@@ -146,6 +161,20 @@ def decode_parent(text: str) -> int:
         return ids.decode(text, what="group")
     except NotFound:
         raise Invalid(f"No group with id {text!r}", field="parent_id") from None
+
+
+def check_placement(actor: Actor, parent_id: int | None) -> None:
+    """A group may go only where the actor manages: under a group in their scope, or at level 1
+    for an actor without a scope (a scoped operator would lose sight of a level-1 group)."""
+    if parent_id is None:
+        if actor.scope is not None:
+            raise Forbidden(
+                "Your group scope is limited: choose a parent group inside it",
+                field="parent_id",
+            )
+        return
+    if not actor.sees_group(parent_id):
+        raise Invalid(f"No group with id {ids.encode(parent_id)}", field="parent_id")
 
 
 def check_parent(
@@ -206,8 +235,7 @@ def move(session: Session, *, actor: Actor, group: Group, parent_id: int | None)
     old_parent = group.parent_id
     if parent_id == old_parent:
         return group
-    if parent_id is not None and not actor.sees_group(parent_id):
-        raise Invalid(f"No group with id {ids.encode(parent_id)}", field="parent_id")
+    check_placement(actor, parent_id)
     if parent_id is not None:
         billing = any(getattr(group, name) is not None for name in BILLING_FIELDS)
         check_parent(

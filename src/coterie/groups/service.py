@@ -240,10 +240,9 @@ def create(session: Session, *, actor: Actor, data: GroupCreate) -> Group:
         created_by_id=actor.user_id,
         created_by_label=actor.label[:200],
     )
-    if data.parent_id is not None:
-        parent_id = hierarchy.decode_parent(data.parent_id)
-        if not actor.sees_group(parent_id):
-            raise Invalid(f"No group with id {data.parent_id!r}", field="parent_id")
+    parent_id = hierarchy.decode_parent(data.parent_id) if data.parent_id is not None else None
+    hierarchy.check_placement(actor, parent_id)
+    if parent_id is not None:
         hierarchy.check_parent(session, workspace_id=actor.workspace_id, parent_id=parent_id)
         group.parent_id = parent_id
     _apply_details(group, data)

@@ -71,18 +71,18 @@ def current_operator(request: Request, session: SessionDep) -> Operator:
         request.session.clear()
         raise LoginRequired
     workspace = workspaces.get(session, workspace_id=user.workspace_id)
+    actor = scopes.operator_actor(session, user=user)
     who = {
         "name": user.full_name,
         "role": user.role,
         "workspace": workspace.name,
         "tz": workspace.time_zone,
         "id": user.id,
+        "reporting": actor.can("reporting") and user.role != "identified_only",
     }
     if request.session.get("who") != who:
         request.session["who"] = who
-    found = Operator(
-        user=user, actor=scopes.operator_actor(session, user=user), workspace=workspace
-    )
+    found = Operator(user=user, actor=actor, workspace=workspace)
     request.state.operator = found
     return found
 

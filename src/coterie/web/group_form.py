@@ -20,7 +20,7 @@ from coterie import ids
 from coterie.directory import forms
 from coterie.directory.models import User
 from coterie.errors import CoterieError, FieldError, Invalid, NotFound
-from coterie.groups import preview
+from coterie.groups import hierarchy, preview
 from coterie.groups import service as groups
 from coterie.groups.catalog import people_catalog
 from coterie.groups.models import Group
@@ -33,6 +33,7 @@ STEP_TITLES = ("Name and details", "Configuration", "User selection", "Metadata"
 # Which step an error about a field belongs to.
 _FIELD_STEP = {
     "name": "details",
+    "parent_id": "details",
     "description": "details",
     "tags": "details",
     "form_ids": "details",
@@ -53,6 +54,7 @@ MAX_TAGS = 50
 @dataclass
 class GroupDraft:
     name: str = ""
+    parent_id: str = ""  # encoded id of the parent group; "" for a level-1 group
     description: str = ""
     tags: list[str] = field(default_factory=list)
     form_ids: list[str] = field(default_factory=list)
@@ -125,6 +127,7 @@ class GroupDraft:
 
         if part == "details":
             self.name = text("name")
+            self.parent_id = text("parent_id")[:40]
             self.description = text("description")
             self.tags = list(dict.fromkeys(t.strip() for t in text("tags").split(",") if t.strip()))
             self.form_ids = texts("form_id")
@@ -225,6 +228,26 @@ def check_details(
     known = {ids.encode(f.id) for f in forms.list_forms(session, actor=op.actor)}
     if any(f not in known for f in draft.form_ids):
         problems.fields["form_ids"] = "A chosen form no longer exists; choose again."
+    if group_id is None:
+        check_parent(session, op, draft, problems)
+
+
+def parent_choices(session: Session, op: Operator) -> list[hierarchy.Node]:
+    """The groups a new group may go under: in the operator's scope, above the depth limit."""
+    limit = op.workspace.hierarchy_depth
+    return [n for n in hierarchy.tree(session, actor=op.actor) if n.level < limit]
+
+
+def check_parent(session: Session, op: Operator, draft: GroupDraft, problems: Problems) -> None:
+    """A scoped operator must put a new group under a group of their scope (the service's rule)."""
+    if not draft.parent_id:
+        if op.actor.scope is not None:
+            problems.fields["parent_id"] = (
+                "Your group scope is limited: choose a parent group inside it."
+            )
+        return
+    if draft.parent_id not in {ids.encode(n.id) for n in parent_choices(session, op)}:
+        problems.fields["parent_id"] = "That group cannot take a subgroup here; choose another."
 
 
 def check_configuration(draft: GroupDraft, problems: Problems) -> None:

@@ -43,6 +43,7 @@ from coterie.web.group_form import (
     check_details,
     check_metadata,
     check_rule,
+    parent_choices,
     people,
     rule_input,
     rule_labels,
@@ -114,6 +115,9 @@ def _page(
         "forms": forms.list_forms(session, actor=op.actor),
         "can_write": op.actor.can_write,
     }
+    if step in ("details", "preview"):
+        context["parents"] = parent_choices(session, op)
+        context["scoped"] = op.actor.scope is not None
     if step == "selection":
         context.update(rule_context(session, op, draft, problems))
         context["members"] = people(session, op, draft.members)
@@ -185,6 +189,7 @@ def _save(request: Request, session: Session, op: Operator, draft: GroupDraft) -
         data = GroupCreate.model_validate(
             {
                 "name": draft.name,
+                "parent_id": draft.parent_id or None,
                 "description": draft.description,
                 "tags": draft.tags,
                 "status": draft.status,

@@ -30,8 +30,10 @@ from coterie.web import (
     operator_form,
     operators,
     profile,
+    reports,
     saved_views,
     team_groups,
+    team_resources,
     users,
 )
 from coterie.web.authorization import authorize
@@ -74,7 +76,15 @@ def install(app: FastAPI, settings: Settings) -> None:
     pages = (auth, users, saved_views, editing, profile, imports, import_report)
     operator_pages = (operators, operator_form)  # fixed paths first, then /{user_id}
     admin_pages = (integrations,)
-    group_pages = (groups, group_wizard, group_edit, group_detail, team_groups)
+    group_pages = (
+        groups,
+        group_wizard,
+        group_edit,
+        group_detail,
+        team_groups,
+        team_resources,
+        reports,
+    )
     engagement_pages = (member, campaigns, join_codes, member_settings, member_support)
     for module in (*pages, *operator_pages, *admin_pages, *group_pages, *engagement_pages):
         app.include_router(

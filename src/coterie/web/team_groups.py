@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from coterie import ids
-from coterie.access import resources
+from coterie.access import resources, roles
+from coterie.actor import Role
 from coterie.errors import Invalid
 from coterie.groups import hierarchy, members
 from coterie.groups import service as groups
@@ -46,7 +47,7 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-@router.get("")
+@router.get("", openapi_extra=roles.needs(Role.READ_ONLY))  # groups are whole sets of people
 def page(request: Request, session: SessionDep, op: OperatorDep) -> Response:
     nodes = hierarchy.tree(session, actor=op.actor)
     kinds = resources.counts_by_kind(session, workspace_id=op.actor.workspace_id)
@@ -58,6 +59,7 @@ def page(request: Request, session: SessionDep, op: OperatorDep) -> Response:
             "nodes": nodes,
             "kinds": kinds,
             "parents": [n for n in nodes if n.level < limit],
+            "scoped": op.actor.scope is not None,
             "can_write": op.actor.can_write,
             "section": "team",
         },
