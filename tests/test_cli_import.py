@@ -13,8 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from coterie import actor as actors
 from coterie import db
-from coterie.directory.models import User
+from coterie.directory import forms
+from coterie.directory.models import Field, Form, FormField, User
+from coterie.directory.schemas import FieldCreate, FormCreate
 from coterie.events.models import AuditEntry
 from coterie.groups.models import Group, Membership
 from coterie.transfer.models import ImportJob
@@ -169,3 +172,69 @@ def test_a_spreadsheet_sheet_is_chosen(
     assert set(session.scalars(mine)) == {"Dee Kay", "Eve Moss"}
     missing = run(CliRunner(), "import", str(path), "-w", slug, "--sheet", "Sales", code=1)
     assert "Sales" in missing.output
+
+
+def _custom_fields(slug: str) -> None:
+    """A `score` field, and a form `Scores` holding only it, in the workspace."""
+    with db.get_sessionmaker()() as session:
+        system = actors.system(workspace_id(session, slug))
+        forms.create_field(
+            session, actor=system, data=FieldCreate(key="score", label="Score", type="integer")
+        )
+        forms.create_form(session, actor=system, data=FormCreate(name="Scores", fields=["score"]))
+        session.commit()
+
+
+SCORED = "Name,Email,Score,Plan\nAnn Lee,ann@example.com,7,gold\n"
+
+
+def test_a_new_form_holds_the_custom_columns_and_new_fields(
+    slug: str, session: Session, data_dir: Path, tmp_path: Path
+) -> None:
+    _custom_fields(slug)
+    path = tmp_path / "scored.csv"
+    path.write_text(SCORED, encoding="utf-8")
+    result = run(
+        CliRunner(), "import", str(path), "-w", slug, "--map", "Score=attributes.score",
+        "--new-field", "Plan=plan:text:The plan asked about", "--new-form", "Fair leads",
+    )  # fmt: skip
+    assert "Not stored" not in result.output
+    assert "Imported into group scored: created 1" in result.output
+    mine = workspace_id(session, slug)
+    form = session.scalars(select(Form).where(Form.workspace_id == mine, Form.name == "Fair leads"))
+    made = form.one()
+    keys = session.scalars(
+        select(Field.key)
+        .join(FormField, (FormField.field_id == Field.id) & (FormField.workspace_id == mine))
+        .where(FormField.form_id == made.id)
+        .order_by(FormField.position)
+    )
+    assert list(keys) == ["score", "plan"]
+    plan = session.scalars(select(Field).where(Field.workspace_id == mine, Field.key == "plan"))
+    assert plan.one().description == "The plan asked about"
+    ann = session.scalars(select(User).where(User.workspace_id == mine)).one()
+    assert ann.attributes == {"score": 7, "plan": "gold"}
+
+
+def test_columns_outside_the_attached_form_are_listed_and_not_stored(
+    slug: str, session: Session, data_dir: Path, tmp_path: Path
+) -> None:
+    _custom_fields(slug)
+    path = tmp_path / "scored.csv"
+    path.write_text(SCORED, encoding="utf-8")
+    result = run(
+        CliRunner(), "import", str(path), "-w", slug, "--map", "Score=attributes.score",
+        "--new-field", "Plan=plan:text", "--form", "Scores",
+    )  # fmt: skip
+    assert "Not stored: Plan" in result.output
+    assert "(not in the form: Plan)" in result.output
+    mine = workspace_id(session, slug)
+    ann = session.scalars(select(User).where(User.workspace_id == mine)).one()
+    assert ann.attributes == {"score": 7}
+    missing = run(CliRunner(), "import", str(path), "-w", slug, "--form", "Nope", code=1)
+    assert "No form named 'Nope'" in missing.output
+    assert "forms: Scores" in missing.output
+    both = run(
+        CliRunner(), "import", str(path), "-w", slug, "--form", "Scores", "--new-form", "X", code=1
+    )
+    assert "not both" in both.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,23 @@ def test_a_file_that_is_no_table_is_refused_naming_the_file(
     assert missing["errors"][0]["field"] == "file_name"
 
 
+def test_a_zip_bomb_is_refused_and_nothing_kept(
+    client: TestClient, isolated_settings: settings.Settings
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w") as member:
+            for _ in range(50):  # 50 MB of zeros in about 50 KB
+                member.write(bytes(1024 * 1024))
+    bomb = buffer.getvalue()
+    assert len(bomb) < 200_000
+    response = client.post("/api/v1/imports?file_name=people.xlsx", content=bomb)
+    assert "expands too much" in problem(response, 413)["detail"]
+    assert client.get("/api/v1/imports").json() == []
+    assert stored_files(isolated_settings.data_dir) == []
+
+
 def test_mapping_group_and_merge_policy_are_patched(client: TestClient) -> None:
     job = upload(client, CSV)
     url = f"/api/v1/imports/{job['id']}"
@@ -190,7 +208,7 @@ def test_the_dry_run_counts_and_writes_nothing(
     counts = client.post(f"/api/v1/imports/{job['id']}/dry-run").json()
     assert {k: v for k, v in counts.items() if k != "reasons"} == {
         "rows": 6, "valid": 4, "invalid": 2, "new": 3, "existing": 0, "duplicates": 1,
-        "dropped_columns": ["Plan"],
+        "dropped_columns": ["Plan"], "outside_form": [],
     }  # fmt: skip
     assert sum(counts["reasons"].values()) == 2
     everyone = select(func.count()).where(User.workspace_id == workspace.id)
@@ -323,3 +341,52 @@ def test_workspaces_import_the_same_file_apart(app_database: Path) -> None:
     assert problem(first.post(f"/api/v1/imports/{theirs['id']}/start"), 404)
     assert problem(first.get(f"/api/v1/imports/{theirs['id']}/rejected.csv"), 404)
     assert [j["id"] for j in first.get("/api/v1/imports").json()] == [mine["id"]]
+
+
+def test_the_metadata_step_creates_a_form_or_names_the_columns_outside_it(
+    app_database: Path,
+) -> None:
+    client, _ = workspace_client(f"forms-{secrets.token_hex(2)}")
+    for key, kind in (("score", "integer"), ("region", "text")):
+        made = client.post("/api/v1/fields", json={"key": key, "label": key.title(), "type": kind})
+        assert made.status_code == 201, made.text
+    form = client.post("/api/v1/forms", json={"name": "Regions", "fields": ["region"]}).json()
+    job = upload(client, b"Name,Email,Score,Plan\nAnn,ann@example.com,7,gold\n")
+    url = f"/api/v1/imports/{job['id']}"
+    chosen = {"Name": "full_name", "Email": "email", "Score": "attributes.score",
+              "Plan": "attributes.plan"}  # fmt: skip
+    patched = client.patch(url, json={"mapping": chosen, "new_fields": [PLAN],
+                                      "form_id": form["id"]}).json()  # fmt: skip
+    assert patched["form_id"] == form["id"]
+    assert patched["dropped_columns"] == patched["outside_form"] == ["Score", "Plan"]
+    counts = client.post(f"{url}/dry-run").json()
+    assert counts["dropped_columns"] == counts["outside_form"] == ["Score", "Plan"]
+
+    new = {"name": "Fair leads", "description": "Asked at the stand"}
+    patched = client.patch(url, json={"new_form": new}).json()
+    assert patched["form_id"] is None
+    assert patched["new_form"] == {**new, "fields": ["score", "plan"]}
+    assert (patched["dropped_columns"], patched["outside_form"]) == ([], [])
+    assert [f["key"] for f in patched["new_fields"]] == ["plan"]
+    assert [f["name"] for f in client.get("/api/v1/forms").json()] == ["Regions"]  # not yet
+
+    taken = problem(client.patch(url, json={"new_form": {"name": "Regions"}}), 409)
+    assert "Regions" in taken["detail"]
+    both = problem(client.patch(url, json={"form_id": form["id"], "new_form": new}), 400)
+    assert both["errors"][0]["field"] == "form_id"
+    assert problem(client.patch(url, json={"new_form": {"name": ""}}), 422)
+    assert client.get(url).json()["new_form"]["name"] == "Fair leads"  # refusals change nothing
+
+    started = client.post(f"{url}/start")
+    assert started.status_code == 202, started.text
+    made = {f["name"]: f for f in client.get("/api/v1/forms").json()}
+    assert [f["key"] for f in made["Fair leads"]["fields"]] == ["score", "plan"]
+    assert made["Fair leads"]["description"] == "Asked at the stand"
+    done = client.get(url).json()
+    assert (done["status"], done["form_id"], done["new_form"]) == (
+        "done", made["Fair leads"]["id"], None,
+    )  # fmt: skip
+    group = client.get(f"/api/v1/groups/{done['group_id']}").json()
+    assert group["form_ids"] == [made["Fair leads"]["id"]]
+    members = client.get(f"/api/v1/groups/{done['group_id']}/members").json()["items"]
+    assert [m["attributes"] for m in members] == [{"score": 7, "plan": "gold"}]

@@ -14,9 +14,13 @@ from coterie import actor as actors
 from coterie import settings
 from coterie.actor import Actor
 from coterie.db import utcnow
+from coterie.directory import forms
 from coterie.directory.models import User
+from coterie.directory.schemas import FieldCreate
 from coterie.errors import Conflict, Invalid, TooLarge
+from coterie.groups import service as groups
 from coterie.groups.models import Group, Membership
+from coterie.groups.schemas import GroupCreate
 from coterie.transfer import runner
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob
@@ -69,7 +73,7 @@ def test_a_messy_csv_becomes_people_and_a_group(
     assert job.mapping == {"Name": "full_name", "E-mail": "email", "Mobile": "phone", "Plan": None}
     assert imports.dry_run(session, actor=admin, job_id=job.id).model_dump(exclude={"reasons"}) == {
         "rows": 5, "valid": 4, "invalid": 1, "new": 2, "existing": 1, "duplicates": 1,
-        "dropped_columns": ["Plan"],
+        "dropped_columns": ["Plan"], "outside_form": [],
     }  # fmt: skip
     imports.configure(
         session, actor=admin, job_id=job.id, data=ImportConfigure(group_name="Spring fair")
@@ -279,3 +283,43 @@ def test_existing_people_follow_the_merge_policy(
     assert run(make_session, job).counts == {outcome: 1}
     session.refresh(dee)
     assert (dee.full_name, dee.phone) == (name, phone)
+
+
+def test_dynamic_groups_take_in_the_people_the_import_touched(
+    session: Session, admin: Actor, data_dir: settings.Settings, make_session: sessionmaker[Session]
+) -> None:
+    forms.create_field(
+        session, actor=admin, data=FieldCreate(key="plan", label="Plan", type="text")
+    )
+    gold = groups.create(
+        session,
+        actor=admin,
+        data=GroupCreate(name="Gold", selection="rule", include='attributes.plan eq "gold"'),
+    )
+    dee = make_user(session, admin, full_name="Dee Kay", email="dee@example.com")
+    assert gold.member_count == 0
+    job = upload(
+        session,
+        admin,
+        "Name,Email,Plan\nAnn Lee,ann@example.com,gold\nDee Kay,dee@example.com,gold\n"
+        "Bob Roe,bob@example.com,silver\n",
+    )
+    data = ImportConfigure(
+        mapping={"Name": "full_name", "Email": "email", "Plan": "attributes.plan"}
+    )
+    imports.configure(session, actor=admin, job_id=job.id, data=data)
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+    assert run(make_session, job).counts == {"created": 2, "updated": 1}
+    session.expire_all()
+    members = session.execute(
+        select(User.full_name, Membership.source)
+        .join(
+            Membership,
+            (Membership.user_id == User.id) & (Membership.workspace_id == User.workspace_id),
+        )
+        .where(Membership.workspace_id == admin.workspace_id, Membership.group_id == gold.id)
+    ).all()
+    assert sorted(members) == [("Ann Lee", "rule"), ("Dee Kay", "rule")]
+    assert gold.member_count == 2
+    assert dee.attributes == {"plan": "gold"}  # filled: it had none

@@ -6,7 +6,17 @@ import pytest
 
 from coterie.directory.models import Field
 from coterie.errors import Invalid
-from coterie.transfer.mapping import SYSTEM_TARGETS, Mapping, NewField, check, dropped, suggest
+from coterie.transfer.mapping import (
+    SYSTEM_TARGETS,
+    Mapping,
+    NewField,
+    check,
+    custom_keys,
+    dropped,
+    kept,
+    outside_form,
+    suggest,
+)
 
 FIELDS = [
     Field(key="city", label="Town", type="text", options=[]),
@@ -134,6 +144,22 @@ def test_dropped_names_ignored_columns_in_order() -> None:
     mapping: Mapping = {"Notes": None, "Email": "email", "Score": None, "Name": "full_name"}
     assert dropped(mapping) == ["Notes", "Score"]
     assert dropped({"Email": "email"}) == []
+
+
+def test_columns_outside_the_form_are_dropped_and_no_form_keeps_every_custom_column() -> None:
+    mapping: Mapping = {
+        "Name": "full_name",
+        "Town": "attributes.city",
+        "Notes": None,
+        "Score": "attributes.score",
+    }
+    assert custom_keys(mapping) == ["city", "score"]
+    assert outside_form(mapping, {"city"}) == ["Score"]
+    assert dropped(mapping, {"city"}) == ["Notes", "Score"]  # in column order
+    assert kept(mapping, {"city"}) == {**mapping, "Score": None}
+    assert outside_form(mapping, None) == []
+    assert kept(mapping, None) == mapping
+    assert dropped(mapping, set()) == ["Town", "Notes", "Score"]  # a form without fields
 
 
 HEADERS = ["Name", "Email", "Phone", "City", "Score", "Notes"]

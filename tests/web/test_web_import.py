@@ -30,8 +30,9 @@ from sqlalchemy import select
 from coterie import actor as actors
 from coterie import db, ids, jobs
 from coterie.db import utcnow
-from coterie.directory.models import Field, User
-from coterie.directory.schemas import UserCreate
+from coterie.directory import forms
+from coterie.directory.models import Field, Form, User
+from coterie.directory.schemas import FormCreate, UserCreate
 from coterie.groups import people
 from coterie.transfer.models import ImportJob
 from coterie.workspaces import service as workspaces
@@ -445,3 +446,134 @@ def test_import_is_reachable_from_all_users(page: Any, site: Site) -> None:
     page.wait_for_url(f"{site.url}/imports/new")
     expect(page.locator("#wizard-title")).to_have_text("Connect data")
     expect(page.locator("#recent-imports")).to_be_visible()
+
+
+def test_metadata_creates_a_form_and_names_the_columns_not_stored(
+    page: Any, site: Site, worker: Worker, token: str, tmp_path: Path, shot: Shot
+) -> None:
+    """Step 3 with custom columns: an existing form leaves two of them out (named as not
+    stored), a taken name for a new form is refused, and the new form made at Import holds
+    them both."""
+    renewals, taken = f"Renewals {token}", f"Booth leads {token}"
+    with db.transaction() as session:
+        system = actors.system(_workspace(session, site).id)
+        forms.create_form(session, actor=system, data=FormCreate(name=renewals, fields=["renewal"]))
+    path = tmp_path / "booth.csv"
+    path.write_text(
+        "Name,Email,Score,Booth tier,Notes\n"
+        f"Lena Booth,lena.{token}@example.org,42,Gold,asked for a demo\n"
+        f"Marc Booth,marc.{token}@example.org,17,Silver,\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{site.url}/imports/new")
+    page.set_input_files("#import-file", str(path))
+    page.click("#wizard-next")
+    page.wait_for_url(f"{site.url}/imports/*/columns")
+    import_id = urlsplit(page.url).path.split("/")[2]
+    assert page.locator("#map-2").input_value() == "attributes.score"  # by the field's label
+    page.select_option("#map-3", "__new__")
+    expect(page.locator("#new-key-3")).to_have_value("booth_tier")
+    page.click("#wizard-next")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/details")
+    expect(page.locator("#form-select")).to_have_value("")
+    expect(page.locator("#new-form")).to_be_hidden()
+    assert page.locator("#dropped-columns [data-dropped]").all_inner_texts() == ["Notes"]
+    page.fill("#group-name", f"Booth {token}")
+
+    # An existing form that holds neither custom column: both are listed as not stored.
+    page.select_option("#form-select", label=renewals)
+    outside = page.locator("#dropped-outside [data-outside]")
+    expect(outside).to_have_count(2)
+    assert outside.all_inner_texts() == ["Score", "Booth tier"]
+    expect(page.locator("#dropped-outside")).to_contain_text(f"Not in the form {renewals}")
+    assert page.locator("#dropped-ignored [data-dropped]").all_inner_texts() == ["Notes"]
+    expect(page.locator("#dropped-columns .alert-heading")).to_have_text(
+        "3 columns will not be stored"
+    )
+    assert page.locator("#kept-columns [data-kept]").evaluate_all(
+        "items => items.map(i => i.dataset.kept)"
+    ) == ["Name", "Email"]
+    shot(page, "82-import-3-form-leaves-columns-out")
+    page.click("#wizard-next")  # kept: the preview and Define data say the same
+    page.wait_for_url(f"{site.url}/imports/{import_id}/review")
+    assert page.locator("#review-dropped [data-dropped]").all_inner_texts() == [
+        "Score",
+        "Booth tier",
+        "Notes",
+    ]
+    expect(page.locator("[data-summary=form]")).to_have_text(renewals)
+    page.click("#wizard-steps button[value=columns]")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/columns")
+    hints = page.locator("[data-outside-form]")
+    assert hints.evaluate_all("items => items.map(i => i.dataset.outsideForm)") == [
+        "Score",
+        "Booth tier",
+    ]
+    expect(hints.first).to_contain_text(f"the form {renewals} does not hold this field")
+    expect(page.locator("#preview-table th[data-col='Score']")).to_have_count(0)
+    shot(page, "82b-import-2-outside-form")
+    page.click("#wizard-next")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/details")
+    expect(page.locator("#form-select")).to_have_value(re.compile(r"^(?!__new__$).+"))
+
+    # A new form: it holds every custom column, so only the ignored one is not stored.
+    page.select_option("#form-select", "__new__")
+    expect(page.locator("#new-form")).to_be_visible()
+    expect(page.locator("#dropped-outside")).to_have_count(0)
+    expect(page.locator("#kept-columns .badge", has_text="In new form")).to_have_count(2)
+    expect(page.locator("#new-form-name")).to_have_value(f"Booth {token}")  # the group's name
+    page.fill("#new-form-name", "")
+    page.click("#wizard-next")
+    expect(page.locator("[data-error-for=new_form_name]")).to_have_text("Name the new form.")
+    page.fill("#new-form-name", renewals)  # taken
+    page.click("#wizard-next")
+    expect(page.locator("[data-error-for=new_form_name]")).to_have_text(
+        f"A form named {renewals!r} already exists"
+    )
+    expect(page.locator("#form-select")).to_have_value("__new__")
+    shot(page, "83-import-3-form-name-taken")
+    page.fill("#new-form-name", taken)
+    page.fill("#new-form-description", "Custom answers from the booth.")
+    shot(page, "84-import-3-new-form")
+    page.click("#wizard-next")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/review")
+    expect(page.locator("[data-summary=form]")).to_contain_text(taken)
+    assert page.locator("#review-dropped [data-dropped]").all_inner_texts() == ["Notes"]
+    shot(page, "85-import-4-preview-with-form")
+    with db.get_sessionmaker()() as session:  # nothing made before Import
+        mine = _workspace(session, site).id
+        assert (
+            session.scalar(select(Form).where(Form.workspace_id == mine, Form.name == taken))
+            is None
+        )
+
+    # Back to Metadata keeps the choice; then import.
+    page.click("#wizard-back")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/details")
+    expect(page.locator("#form-select")).to_have_value("__new__")
+    expect(page.locator("#new-form-name")).to_have_value(taken)
+    page.click("#wizard-next")
+    page.wait_for_url(f"{site.url}/imports/{import_id}/review")
+    worker.start()
+    page.click("#import-start")
+    expect(page.locator("#import-status")).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.locator("[data-report=form]")).to_have_text(taken)
+    expect(page.locator("[data-report=dropped]")).to_have_text("Notes")
+    shot(page, "86-import-report-with-form")
+    page.click("#open-group")
+    page.wait_for_url(f"{site.url}/groups/*")
+    table = page.locator("#members-table")
+    expect(table).to_contain_text("Lena Booth")
+    expect(table.locator("thead")).to_contain_text("Booth tier")
+    shot(page, "87-import-group-with-new-form")
+
+    with db.get_sessionmaker()() as session:
+        made = session.scalars(
+            select(Form).where(Form.workspace_id == mine, Form.name == taken)
+        ).one()
+        assert made.description == "Custom answers from the booth."
+        assert [f.key for f in forms.form_fields(session, form=made)] == ["score", "booth_tier"]
+        lena = session.scalars(
+            select(User).where(User.workspace_id == mine, User.email == f"lena.{token}@example.org")
+        ).one()
+        assert lena.attributes == {"score": 42, "booth_tier": "Gold"}

@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from coterie import ids, jobs, uploads
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.pagination import PAGE_SIZES
-from coterie.transfer import mapping
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob
 from coterie.transfer.schemas import DryRunRead, ImportConfigure, ImportRead, SampleRead
@@ -25,18 +25,21 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 _SPOOL = 8 * 1024 * 1024
 
 
-def import_read(job: ImportJob) -> ImportRead:
+def import_read(session: Session, job: ImportJob) -> ImportRead:
+    dropped, outside = imports.dropped_columns(session, job)
+    given = {
+        "id": ids.encode(job.id),
+        "new_fields": job.new_fields,
+        "dropped_columns": dropped,
+        "outside_form": outside,
+        "form_id": None if job.form_id is None else ids.encode(job.form_id),
+        "new_form": imports.new_form(job),
+        "group_id": None if job.group_id is None else ids.encode(job.group_id),
+        "created_by": job.created_by_label,
+    }
     return ImportRead(
-        id=ids.encode(job.id),
-        dropped_columns=mapping.dropped(job.mapping),
-        form_id=None if job.form_id is None else ids.encode(job.form_id),
-        group_id=None if job.group_id is None else ids.encode(job.group_id),
-        created_by=job.created_by_label,
-        **{
-            name: getattr(job, name)
-            for name in ImportRead.model_fields
-            if name not in ("id", "dropped_columns", "form_id", "group_id", "created_by")
-        },
+        **given,
+        **{name: getattr(job, name) for name in ImportRead.model_fields if name not in given},
     )
 
 
@@ -61,7 +64,7 @@ async def upload(
         body.seek(0)
         job = imports.upload(session, actor=actor, file_name=file_name, stream=body)  # type: ignore[arg-type]
     session.commit()
-    return import_read(job)
+    return import_read(session, job)
 
 
 @router.get("", response_model=list[ImportRead])
@@ -70,23 +73,28 @@ def list_imports(
     actor: ActorDep,
     size: Annotated[int, Query(ge=1, le=max(PAGE_SIZES))] = 25,
 ) -> list[ImportRead]:
-    return [import_read(j) for j in imports.list_jobs(session, actor=actor, size=size).items]
+    return [
+        import_read(session, j) for j in imports.list_jobs(session, actor=actor, size=size).items
+    ]
 
 
 @router.get("/{import_id}", response_model=ImportRead)
 def get_import(session: SessionDep, actor: ActorDep, import_id: str) -> ImportRead:
     """The job, with its progress (`rows_done` of `rows_total`) and counts while it runs."""
-    return import_read(imports.get(session, actor=actor, job_id=decode_id(import_id, "import")))
+    job = imports.get(session, actor=actor, job_id=decode_id(import_id, "import"))
+    return import_read(session, job)
 
 
 @router.patch("/{import_id}", response_model=ImportRead)
 def configure(
     session: SessionDep, actor: ActorDep, import_id: str, data: ImportConfigure
 ) -> ImportRead:
-    """Steps 2 and 3: sheet, column mapping, new fields, merge policy, the group's details."""
+    """Steps 2 and 3: sheet, column mapping, new fields, merge policy, the group's details, and
+    the form that holds the custom columns (`form_id` attaches one, `new_form` creates one when
+    the import starts). `dropped_columns` names the columns whose data will not be stored."""
     job = imports.configure(session, actor=actor, job_id=decode_id(import_id, "import"), data=data)
     session.commit()
-    return import_read(job)
+    return import_read(session, job)
 
 
 @router.get("/{import_id}/sample", response_model=SampleRead)
@@ -116,7 +124,7 @@ def start(session: SessionDep, actor: ActorDep, import_id: str) -> ImportRead:
     session.commit()
     jobs.enqueue_import(job.workspace_id, job.id)
     session.refresh(job)
-    return import_read(job)
+    return import_read(session, job)
 
 
 @router.get("/{import_id}/rejected.csv", response_class=StreamingResponse)

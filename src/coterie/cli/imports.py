@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.actor import Actor
 from coterie.cli._common import (
     OperatorOption,
     WorkspaceOption,
@@ -20,9 +22,10 @@ from coterie.cli._common import (
     transaction,
 )
 from coterie.db import get_sessionmaker
+from coterie.directory import forms
 from coterie.transfer import mapping, runner
 from coterie.transfer import service as imports
-from coterie.transfer.schemas import DryRunRead, ImportConfigure
+from coterie.transfer.schemas import DryRunRead, ImportConfigure, NewFieldInput, NewFormInput
 
 
 def _mapping_options(values: list[str], headers: list[str]) -> dict[str, str | None]:
@@ -37,6 +40,35 @@ def _mapping_options(values: list[str], headers: list[str]) -> dict[str, str | N
     return chosen
 
 
+def _new_field_options(values: list[str], headers: list[str]) -> list[tuple[str, NewFieldInput]]:
+    """`COLUMN=KEY:TYPE[:DESCRIPTION]`: the column kept in a new custom field, labelled by its
+    header."""
+    made: list[tuple[str, NewFieldInput]] = []
+    for value in values:
+        column, sep, spec = value.partition("=")
+        key, _, rest = spec.partition(":")
+        kind, _, description = rest.partition(":")
+        if not sep or not column.strip() or not key.strip() or not kind.strip():
+            fail(f"--new-field takes COLUMN=KEY:TYPE[:DESCRIPTION], got {value!r}")
+        if column.strip() not in headers:
+            fail(f"The file has no column {column.strip()!r}", [f"columns: {', '.join(headers)}"])
+        field = NewFieldInput.model_validate(
+            {"key": key, "label": column.strip(), "type": kind.strip(), "description": description}
+        )
+        made.append((column.strip(), field))
+    return made
+
+
+def _form_id(session: Session, actor: Actor, name: str | None) -> str | None:
+    if name is None:
+        return None
+    found = [f for f in forms.list_forms(session, actor=actor) if f.name == name]
+    if not found:
+        names = [f.name for f in forms.list_forms(session, actor=actor)]
+        fail(f"No form named {name!r}", [f"forms: {', '.join(names) or '(none)'}"])
+    return ids.encode(found[0].id)
+
+
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     workspace: WorkspaceOption = None,
@@ -49,7 +81,26 @@ def import_file(
             "(repeatable; COLUMN= ignores a column). Unmapped columns keep the suggestion.",
         ),
     ] = None,
+    new_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--new-field",
+            help="COLUMN=KEY:TYPE[:DESCRIPTION]: keep a column in a new custom field "
+            "(e.g. 'Plan tier=plan_tier:text:The tier asked about'; repeatable).",
+        ),
+    ] = None,
     group: Annotated[str | None, typer.Option(help="Name of the group the import makes.")] = None,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            help="Attach this existing form (by name); custom columns it does not hold "
+            "are not stored."
+        ),
+    ] = None,
+    new_form: Annotated[
+        str | None,
+        typer.Option(help="Create a form of this name holding every custom column imported."),
+    ] = None,
     merge: Annotated[
         str, typer.Option(help="For people already in the directory: fill, overwrite or skip.")
     ] = "fill",
@@ -60,6 +111,8 @@ def import_file(
 ) -> None:
     """Import people from a CSV, XLSX, XLS or ODS file into a new group."""
     console = out()
+    if form is not None and new_form is not None:
+        fail("Give --form (attach an existing form) or --new-form (create one), not both")
     stored: Path | None = None  # the uploaded copy, removed unless a queued job keeps it
     try:
         with transaction() as session, file.open("rb") as stream:
@@ -71,13 +124,25 @@ def import_file(
                 job = imports.configure(
                     session, actor=actor, job_id=job.id, data=ImportConfigure(sheet=sheet)
                 )
-            settings = ImportConfigure(
-                mapping={**job.mapping, **_mapping_options(map_ or [], job.headers)},
-                merge_policy=merge,
-                group_name=group or job.group_name,
+            made = _new_field_options(new_field or [], job.headers)
+            chosen = {**job.mapping, **_mapping_options(map_ or [], job.headers)}
+            chosen |= {column: f"{mapping.ATTRIBUTE_PREFIX}{f.key}" for column, f in made}
+            settings = ImportConfigure.model_validate(
+                {
+                    "mapping": chosen,
+                    "new_fields": [f for _, f in made],
+                    "merge_policy": merge,
+                    "group_name": group or job.group_name,
+                }
             )
             job = imports.configure(session, actor=actor, job_id=job.id, data=settings)
-            _print_mapping(job.headers, job.mapping)
+            if form is not None or new_form is not None:
+                metadata = ImportConfigure(
+                    form_id=_form_id(session, actor, form),
+                    new_form=None if new_form is None else NewFormInput(name=new_form),
+                )
+                job = imports.configure(session, actor=actor, job_id=job.id, data=metadata)
+            _print_mapping(job.headers, *imports.dropped_columns(session, job), job.mapping)
             _print_counts(imports.dry_run(session, actor=actor, job_id=job.id))
             if dry_run:
                 session.rollback()
@@ -110,13 +175,19 @@ def import_file(
     console.print(f"Import id {ids.encode(job_id)}")
 
 
-def _print_mapping(headers: list[str], chosen: dict[str, str | None]) -> None:
+def _print_mapping(
+    headers: list[str], dropped: list[str], outside: list[str], chosen: dict[str, str | None]
+) -> None:
     table = Table(title="Columns", show_header=True)
     table.add_column("column")
     table.add_column("stored as")
     for header in headers:
         target = chosen.get(header)
-        label = mapping.SYSTEM_TARGETS.get(target or "", target or "[dim](not stored)[/]")
+        label = mapping.SYSTEM_TARGETS.get(target or "", target or "")
+        if header in outside:
+            label = f"[dim](not stored: not in the form) {label}[/]"
+        elif header in dropped:
+            label = "[dim](not stored)[/]"
         table.add_row(header, label)
     out().print(table)
 
@@ -131,3 +202,5 @@ def _print_counts(counts: DryRunRead) -> None:
         console.print(f"  [yellow]{number:,}[/] invalid: {reason}")
     if counts.dropped_columns:
         console.print(f"Not stored: {', '.join(counts.dropped_columns)}")
+    if counts.outside_form:
+        console.print(f"  (not in the form: {', '.join(counts.outside_form)})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from coterie.directory.fields import KEY_PATTERN
@@ -168,9 +168,40 @@ def suggest(headers: Sequence[str], fields: Sequence[Field]) -> Mapping:
     return mapping
 
 
-def dropped(mapping: Mapping) -> list[str]:
-    """The columns whose data will not be stored, named to the person before they import."""
-    return [header for header, target in mapping.items() if target is None]
+def custom_keys(mapping: Mapping) -> list[str]:
+    """The custom fields the mapping fills, in column order."""
+    return [
+        target.removeprefix(ATTRIBUTE_PREFIX)
+        for target in mapping.values()
+        if target and target.startswith(ATTRIBUTE_PREFIX)
+    ]
+
+
+def outside_form(mapping: Mapping, form_keys: Collection[str] | None) -> list[str]:
+    """Columns mapped to a custom field that the import's form does not hold (none without a
+    form: then every custom column is kept)."""
+    if form_keys is None:
+        return []
+    return [
+        header
+        for header, target in mapping.items()
+        if target
+        and target.startswith(ATTRIBUTE_PREFIX)
+        and target.removeprefix(ATTRIBUTE_PREFIX) not in form_keys
+    ]
+
+
+def dropped(mapping: Mapping, form_keys: Collection[str] | None = None) -> list[str]:
+    """The columns whose data will not be stored, named to the person before they import:
+    the ignored ones, and those outside the import's form."""
+    outside = set(outside_form(mapping, form_keys))
+    return [header for header, target in mapping.items() if target is None or header in outside]
+
+
+def kept(mapping: Mapping, form_keys: Collection[str] | None) -> Mapping:
+    """The mapping the import carries out: columns outside the form become ignored ones."""
+    outside = set(outside_form(mapping, form_keys))
+    return {header: None if header in outside else target for header, target in mapping.items()}
 
 
 def _new_field_problems(new_fields: Sequence[NewField], existing: set[str]) -> list[FieldError]:

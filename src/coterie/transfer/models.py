@@ -43,6 +43,7 @@ class ImportJob(Base):
     headers: Mapped[list[str]] = mapped_column(Json, default=list)
     mapping: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     new_fields: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    new_form: Mapped[dict[str, Any] | None] = mapped_column(Json)
     merge_policy: Mapped[str] = mapped_column(String(16), default="fill")
     group_name: Mapped[str | None] = mapped_column(String(200))
     group_description: Mapped[str] = mapped_column(Text, default="")

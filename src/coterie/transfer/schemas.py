@@ -21,6 +21,19 @@ class NewFieldInput(Input):
     options: list[str] = Field(default_factory=list, max_length=200)
 
 
+class NewFormInput(Input):
+    """A form the import creates when it starts, holding every custom column it keeps."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+
+
+class NewFormRead(BaseModel):
+    name: str
+    description: str
+    fields: list[str] = Field(description="keys of the custom fields it will hold")
+
+
 class ImportConfigure(Input):
     """Steps 1-3 of the flow; only the fields present change."""
 
@@ -34,6 +47,9 @@ class ImportConfigure(Input):
     group_description: str | None = Field(None, max_length=5000)
     group_tags: list[str] | None = Field(None, max_length=50)
     form_id: str | None = Field(None, description="the form that holds the custom columns")
+    new_form: NewFormInput | None = Field(
+        None, description="a form to create (instead of form_id), made when the import starts"
+    )
 
 
 class ImportRead(BaseModel):
@@ -49,12 +65,18 @@ class ImportRead(BaseModel):
     headers: list[str]
     mapping: dict[str, str | None]
     new_fields: list[dict[str, Any]]
-    dropped_columns: list[str] = Field(description="columns whose data will not be stored")
+    dropped_columns: list[str] = Field(
+        description="columns whose data will not be stored: ignored, or outside the form"
+    )
+    outside_form: list[str] = Field(
+        description="the dropped columns mapped to a custom field that the form does not hold"
+    )
     merge_policy: str
     group_name: str | None
     group_description: str
     group_tags: list[str]
     form_id: str | None
+    new_form: NewFormRead | None
     group_id: str | None
     rows_total: int | None
     rows_done: int
@@ -92,3 +114,4 @@ class DryRunRead(BaseModel):
     duplicates: int
     reasons: dict[str, int] = Field(description="why rows are invalid, most frequent first")
     dropped_columns: list[str]
+    outside_form: list[str]

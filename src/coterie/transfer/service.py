@@ -2,7 +2,9 @@
 
 The flow's steps (DESIGN.md section 2, issue 4) map to functions: `upload` (connect data),
 `configure` and `sample` (define data, metadata), `dry_run` (preview counts, nothing written),
-`start` (creates the new custom fields and queues the job that `runner.run` carries out).
+`start` (creates the new custom fields and the new form, and queues the job that `runner.run`
+carries out). The runner reads the job's mapping as `start` leaves it: the columns the import's
+form leaves out are ignored ones by then (`import_form`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ from coterie.events import service as audit
 from coterie.groups import service as groups
 from coterie.pagination import Page, SortKey, paginate
 from coterie.settings import get_settings
-from coterie.transfer import mapping, readers
+from coterie.transfer import import_form, mapping, readers
 from coterie.transfer.matching import Matcher
 from coterie.transfer.models import ImportJob, ImportRow
 from coterie.transfer.normalize import RowNormalizer
-from coterie.transfer.schemas import DryRunRead, ImportConfigure, PreviewCell, PreviewRow
+from coterie.transfer.schemas import (
+    DryRunRead,
+    ImportConfigure,
+    NewFormRead,
+    PreviewCell,
+    PreviewRow,
+)
 from coterie.workspaces import service as workspaces
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")
@@ -162,6 +170,19 @@ def new_fields(job: ImportJob) -> list[mapping.NewField]:
     ]
 
 
+def dropped_columns(session: Session, job: ImportJob) -> tuple[list[str], list[str]]:
+    """The columns whose data will not be stored, and those of them outside the job's form.
+    Once started, the job's mapping has them all as ignored columns (the form may change)."""
+    keys = import_form.keys(session, job) if job.status == "draft" else None
+    columns = import_form.columns(job)
+    return mapping.dropped(columns, keys), mapping.outside_form(columns, keys)
+
+
+def new_form(job: ImportJob) -> NewFormRead | None:
+    """The form the import will create when it starts."""
+    return import_form.read(job)
+
+
 def _require_draft(job: ImportJob) -> None:
     if job.status != "draft":
         raise Conflict(f"This import is {job.status}; only a draft can change", field="status")
@@ -199,12 +220,10 @@ def configure(session: Session, *, actor: Actor, job_id: int, data: ImportConfig
         job.group_description = data.group_description
     if data.group_tags is not None:
         job.group_tags = list(dict.fromkeys(t.strip() for t in data.group_tags if t.strip()))
-    if "form_id" in given:
-        job.form_id = None
-        if data.form_id:
-            job.form_id = forms.get_form(
-                session, actor=actor, form_id=ids.decode(data.form_id, what="form")
-            ).id
+    if given & {"form_id", "new_form"}:
+        import_form.choose(
+            session, actor=actor, job=job, form_id=data.form_id, new_form=data.new_form
+        )
     session.flush()
     return job
 
@@ -217,7 +236,8 @@ def check_mapping(session: Session, *, job: ImportJob) -> list[Field]:
 
 def _normalizer(session: Session, job: ImportJob, fields: list[Field]) -> RowNormalizer:
     region = workspaces.get(session, workspace_id=job.workspace_id).default_region
-    return RowNormalizer(job.mapping, job.headers, fields, new_fields(job), region=region)
+    kept = import_form.kept_mapping(session, job)
+    return RowNormalizer(kept, job.headers, fields, new_fields(job), region=region)
 
 
 def sample(session: Session, *, actor: Actor, job_id: int, rows: int = 10) -> list[PreviewRow]:
@@ -225,6 +245,7 @@ def sample(session: Session, *, actor: Actor, job_id: int, rows: int = 10) -> li
     job = get(session, actor=actor, job_id=job_id)
     fields = workspace_fields(session, workspace_id=actor.workspace_id)
     normalize = _normalizer(session, job, fields)
+    kept = import_form.kept_mapping(session, job)
     shown: list[PreviewRow] = []
     for row in readers.rows(file_path(job), source_of(job)):
         if len(shown) >= rows:
@@ -235,7 +256,7 @@ def sample(session: Session, *, actor: Actor, job_id: int, rows: int = 10) -> li
             problems.setdefault(header, message)
         cells = []
         for header, raw in zip(job.headers, row.cells, strict=True):
-            target = job.mapping.get(header)
+            target = kept.get(header)
             value = _stored(result.values, target) if target else raw
             cells.append(PreviewCell(header=header, target=target, value=_jsonable(value),
                                      error=problems.get(header)))  # fmt: skip
@@ -291,11 +312,13 @@ def dry_run(session: Session, *, actor: Actor, job_id: int) -> DryRunRead:
             flush()
     flush()
     ordered = dict(sorted(reasons.items(), key=lambda item: -item[1]))
-    return DryRunRead(**counts, reasons=ordered, dropped_columns=mapping.dropped(job.mapping))
+    dropped, outside = dropped_columns(session, job)
+    return DryRunRead(**counts, reasons=ordered, dropped_columns=dropped, outside_form=outside)
 
 
 def start(session: Session, *, actor: Actor, job_id: int) -> ImportJob:
-    """Check everything, create the new custom fields, and queue the job (status `queued`)."""
+    """Check everything; create the new custom fields the import keeps and the new form; drop
+    the columns the form leaves out from the mapping; queue the job (status `queued`)."""
     require_write(actor)
     job = get(session, actor=actor, job_id=job_id)
     _require_draft(job)
@@ -304,10 +327,16 @@ def start(session: Session, *, actor: Actor, job_id: int) -> ImportJob:
         raise Invalid("The import makes a group: give it a name", field="group_name")
     if groups.find_by_name(session, workspace_id=actor.workspace_id, name=job.group_name):
         raise Conflict(f"A group named {job.group_name!r} already exists", field="group_name")
+    import_form.check_attached(session, actor=actor, job=job)
+    dropped, _ = dropped_columns(session, job)
+    job.mapping = import_form.kept_mapping(session, job)
+    stored = set(mapping.custom_keys(job.mapping))
+    job.new_fields = [f for f in job.new_fields if f["key"] in stored]
     for field in new_fields(job):
         data = FieldCreate(key=field.key, label=field.label, type=field.type,
                            description=field.description, options=list(field.options))  # fmt: skip
         forms.create_field(session, actor=actor, data=data)
+    import_form.make(session, actor=actor, job=job)
     job.status = "queued"
     session.flush()
     audit.record(
@@ -317,7 +346,13 @@ def start(session: Session, *, actor: Actor, job_id: int) -> ImportJob:
         target_type="import",
         target_id=job.id,
         target_label=job.file_name,
-        after={"mapping": job.mapping, "merge_policy": job.merge_policy, "group": job.group_name},
+        after={
+            "mapping": job.mapping,
+            "not_stored": dropped,
+            "merge_policy": job.merge_policy,
+            "group": job.group_name,
+            "form_id": ids.encode(job.form_id) if job.form_id else None,
+        },
     )
     return job
 

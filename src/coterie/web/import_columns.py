@@ -22,7 +22,7 @@ from coterie.directory.models import Field
 from coterie.directory.service import workspace_fields
 from coterie.errors import CoterieError, FieldError, Invalid
 from coterie.rules import FieldType
-from coterie.transfer import mapping, readers
+from coterie.transfer import import_form, mapping, readers
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob
 from coterie.transfer.schemas import ImportConfigure, NewFieldInput, PreviewRow
@@ -233,10 +233,11 @@ class Preview:
 def preview(
     session: Session, op: Operator, job: ImportJob, draft: Draft, labels: dict[str, str]
 ) -> Preview:
+    kept = import_form.kept_mapping(session, job)  # without the columns outside the form
     shown = [
-        (c.header, labels.get(job.mapping.get(c.header) or "", c.header))
+        (c.header, labels.get(kept.get(c.header) or "", c.header))
         for c in draft.columns
-        if job.mapping.get(c.header)
+        if kept.get(c.header)
     ]
     if draft.blocking:
         return Preview(shown, [], "Fix the problems above to see how the rows will be stored.")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.db import get_sessionmaker
+from coterie.directory.models import Form
 from coterie.errors import NotFound
 from coterie.groups import service as groups
 from coterie.transfer import service as imports
@@ -40,8 +41,11 @@ def _status_context(session: Session, op: Operator, job: ImportJob) -> dict[str,
     elapsed = None
     if job.started_at and job.finished_at:
         elapsed = max((job.finished_at - job.started_at).total_seconds(), 0.0)
+    form = session.get(Form, (job.workspace_id, job.form_id)) if job.form_id else None
     return {
         "section": "users",
+        "form_name": form.name if form else "",
+        "dropped": imports.dropped_columns(session, job)[0],
         "job": job,
         "jid": ids.encode(job.id),
         "group": group,

@@ -14,20 +14,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from coterie import ids, jobs
-from coterie.directory import forms
+from coterie.directory.models import Form
 from coterie.directory.service import workspace_fields
-from coterie.errors import Conflict, Invalid, NotFound, TooLarge
+from coterie.errors import Conflict, Invalid, TooLarge
 from coterie.groups import service as groups
 from coterie.transfer import mapping
 from coterie.transfer import service as imports
 from coterie.transfer.models import MERGE_POLICIES, ImportJob
 from coterie.transfer.schemas import ImportConfigure
-from coterie.web import import_columns
+from coterie.web import import_columns, import_details
 from coterie.web.deps import (
     FormDep,
     Operator,
@@ -197,7 +196,11 @@ def _columns_context(
 ) -> dict[str, Any]:
     fields = workspace_fields(session, workspace_id=op.actor.workspace_id)
     labels = import_columns.target_labels(fields, draft.columns)
+    _, outside = imports.dropped_columns(session, job)
+    form = session.get(Form, (job.workspace_id, job.form_id)) if job.form_id else None
     return {
+        "outside_form": outside,
+        "form_name": form.name if form else "",
         "draft": draft,
         "preview": import_columns.preview(session, op, job, draft, labels),
         "system_targets": mapping.SYSTEM_TARGETS,
@@ -277,28 +280,8 @@ def _details_page(
     *,
     status: int = 200,
 ) -> Response:
-    context = {
-        "values": values,
-        "problems": problems,
-        "forms": forms.list_forms(session, actor=op.actor),
-        "kept": [(h, t) for h, t in job.mapping.items() if t],
-        "dropped": mapping.dropped(job.mapping),
-        "new_targets": {f"{mapping.ATTRIBUTE_PREFIX}{f['key']}" for f in job.new_fields},
-        "labels": import_columns.target_labels(
-            workspace_fields(session, workspace_id=op.actor.workspace_id),
-            import_columns.of_job(job),
-        ),
-    }
+    context = {**import_details.context(session, op, job, values), "problems": problems}
     return _page(request, op, "details", job, context, status=status)
-
-
-def _job_values(job: ImportJob) -> dict[str, str]:
-    return {
-        "group_name": job.group_name or "",
-        "group_description": job.group_description,
-        "group_tags": ", ".join(job.group_tags),
-        "form_id": ids.encode(job.form_id) if job.form_id else "",
-    }
 
 
 def _name_problem(session: Session, job: ImportJob) -> str | None:
@@ -314,7 +297,11 @@ def details(request: Request, session: SessionDep, op: OperatorDep, import_id: s
     job = load_job(session, op, import_id)
     if job.status != "draft":
         return redirect(job_url(job))
-    return _details_page(request, session, op, job, _job_values(job), {})
+    return _details_page(request, session, op, job, import_details.job_values(job), {})
+
+
+def _posted_details(form: Any) -> dict[str, str]:
+    return {name: str(form.get(name, "")).strip() for name in import_details.FIELDS}
 
 
 @router.post("/{import_id}/details", dependencies=CSRF)
@@ -322,27 +309,9 @@ def save_details(
     request: Request, session: SessionDep, op: OperatorDep, form: FormDep, import_id: str
 ) -> Response:
     job = load_job(session, op, import_id)
-    values = {k: str(form.get(k, "")).strip() for k in _job_values(job)}
+    values = _posted_details(form)
     target = _target(form, "details")
-    problems: dict[str, str] = {}
-    try:
-        data = ImportConfigure.model_validate(
-            {
-                "group_name": values["group_name"] or None,
-                "group_description": values["group_description"],
-                "group_tags": [t for t in values["group_tags"].split(",") if t.strip()],
-                "form_id": values["form_id"] or None,
-            }
-        )
-        imports.configure(session, actor=op.actor, job_id=job.id, data=data)
-        session.commit()
-    except ValidationError as exc:
-        session.rollback()
-        for error in exc.errors():
-            problems.setdefault(str(error["loc"][0]), str(error["msg"]))
-    except NotFound as exc:
-        session.rollback()
-        problems["form_id"] = exc.detail
+    problems = import_details.save(session, op, job, values)
     if not _forward("details", target):
         return redirect(job_url(job, target))
     if not values["group_name"]:
@@ -352,6 +321,16 @@ def save_details(
     if problems:
         return _details_page(request, session, op, job, values, problems, status=400)
     return redirect(job_url(job, target))
+
+
+@router.post("/{import_id}/details/columns", dependencies=CSRF)
+def column_fate(
+    request: Request, session: SessionDep, op: OperatorDep, form: FormDep, import_id: str
+) -> Response:
+    """The kept and not-stored columns for the form chosen in the select (nothing is saved)."""
+    job = load_job(session, op, import_id)
+    context = import_details.context(session, op, job, _posted_details(form))
+    return render(request, "imports/_column_fate.html", context)
 
 
 # ---------------------------------------------------------------- step 4: preview and start
@@ -368,8 +347,11 @@ def review(request: Request, session: SessionDep, op: OperatorDep, import_id: st
         session.rollback()
         return redirect(job_url(job, "columns"))
     session.rollback()  # the dry run writes nothing; this keeps it so
+    form = session.get(Form, (job.workspace_id, job.form_id)) if job.form_id else None
     context = {
         "counts": counts,
+        "form_name": form.name if form else "",
+        "new_form": imports.new_form(job),
         "name_problem": _name_problem(session, job),
         "merge_policies": MERGE_POLICIES,
     }
@@ -400,7 +382,8 @@ def start(
         if any(f.startswith(("mapping", "new_fields")) for f in fields):
             draft = import_columns.check(session, job, import_columns.of_job(job))
             return _columns_page(request, session, op, job, draft, status=400)
-        problems = {"group_name": exc.detail}  # the group's name is all else start checks
-        return _details_page(request, session, op, job, _job_values(job), problems, status=400)
+        problems = import_details.start_problems(exc)  # the group's name, or the form
+        values = import_details.job_values(job)
+        return _details_page(request, session, op, job, values, problems, status=400)
     jobs.enqueue_import(job.workspace_id, job.id)
     return redirect(job_url(job))
