@@ -80,3 +80,26 @@ def record(backend: str, figure: str, values: dict[str, Any]) -> None:
 
 def line(label: str, value: str) -> None:
     print(f"  {label:<44} {value}", flush=True)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, from /proc (0 for those gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (on this machine's server)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]

@@ -7,8 +7,10 @@ Both servers run under uvicorn (one worker) in their own process on a free loopb
 holding the same N users, and are driven by the same load generator: `--clients` processes,
 each one keep-alive connection in a closed loop, for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
-`POST /Users` (new names). Reported: requests/s and p50/p99 latency, and Coterie's ratio to
-scim2-server. Client and servers share the machine's cores: compare the ratios, not the counts.
+`POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
+request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
+figure is taken from both servers back to back. Client and servers share the machine's cores:
+compare the ratios, not the counts.
 Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
 """
 
@@ -108,6 +110,9 @@ def seed_coterie(url: str, users: int) -> str:
             if n % 1000 == 999:
                 session.commit()
         session.commit()
+    if url.startswith("postgresql"):  # fresh tables: plans from statistics, as autovacuum gives
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
     db.get_engine().dispose()
     return secret
 
@@ -162,17 +167,34 @@ def _client(args: tuple[str, int, str, str, list[str], list[str], float, int]) -
     return times
 
 
+def backends(url: str | None) -> list[int]:
+    """The PostgreSQL backends serving Coterie's bench database (none on SQLite)."""
+    if url is None or not url.startswith("postgresql"):
+        return []
+    return _common.backend_pids(PG_DATABASE)
+
+
 def load(
-    kind: str, port: int, prefix: str, token: str, ids: list[str], names: list[str], args: Any
+    kind: str,
+    target: tuple[int, str, str, int, str | None],
+    ids: list[str],
+    names: list[str],
+    args: Any,
 ) -> dict[str, float]:
+    port, prefix, token, pid, url = target
     jobs = [(kind, port, prefix, token, ids, names, args.duration, i) for i in range(args.clients)]
+    before = _common.cpu_seconds([pid]), {b: _common.cpu_seconds([b]) for b in backends(url)}
     with multiprocessing.Pool(args.clients) as pool:
         times = sorted(t for chunk in pool.map(_client, jobs) for t in chunk)
+    server_cpu = _common.cpu_seconds([pid]) - before[0]
+    db_cpu = sum(_common.cpu_seconds([b]) - before[1].get(b, 0.0) for b in backends(url))
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     return {
         "rps": len(times) / args.duration,
         "p50_ms": statistics.median(times) * 1000,
         "p99_ms": p99 * 1000,
+        "server_cpu_ms": server_cpu * 1000 / len(times),
+        "db_cpu_ms": db_cpu * 1000 / len(times),
     }
 
 
@@ -198,7 +220,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--figures", default="get,filter,post", help="which, comma-separated")
     args = parser.parse_args()
+    kinds = [k for k in ("get", "filter", "post") if k in args.figures.split(",")]
 
     url = database_url(args.db)
     print(f"Seeding {args.users} users into Coterie ({args.db})...", flush=True)
@@ -237,20 +261,22 @@ def main() -> None:
             }
             _request(ref_conn, "POST", "/v2/Users", body, token)
         targets = {
-            "coterie": (coterie_port, "/scim/v2", token),
-            "scim2-server": (ref_port, "/v2", token),
+            "coterie": (coterie_port, "/scim/v2", token, servers[0].pid, url),
+            "scim2-server": (ref_port, "/v2", token, servers[1].pid, None),
         }
-        results: dict[str, dict[str, dict[str, float]]] = {}
-        for name, (port, prefix, secret) in targets.items():
-            people = list_users(port, prefix, secret, args.users)
-            ids, names = [p[0] for p in people], [p[1] for p in people]
-            results[name] = {}
-            for kind in ("get", "filter", "post"):
-                results[name][kind] = load(kind, port, prefix, secret, ids, names, args)
-                figures = results[name][kind]
+        people = {name: list_users(t[0], t[1], t[2], args.users) for name, t in targets.items()}
+        results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in targets}
+        # Each figure is taken from both servers back to back, so that a change in the
+        # machine's load between figures touches both.
+        for kind in kinds:
+            for name, target in targets.items():
+                ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
+                figures = results[name][kind] = load(kind, target, ids, names, args)
                 print(
                     f"  {name:13} {kind:6} {figures['rps']:8.0f} req/s  "
-                    f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms",
+                    f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  "
+                    f"server CPU {figures['server_cpu_ms']:.2f} ms/req"
+                    + (f" + database {figures['db_cpu_ms']:.2f}" if figures["db_cpu_ms"] else ""),
                     flush=True,
                 )
     finally:
@@ -258,12 +284,15 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
-    for kind in ("get", "filter", "post"):
+    for kind in kinds:
         ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
         print(
             f"  {kind:6} throughput x{ours['rps'] / theirs['rps']:.2f}, "
-            f"p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms"
+            f"p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
+            f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} "
+            "ms/req"
         )
+    print(f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     DATA.mkdir(exist_ok=True)
     out = DATA / f"scim-{args.db}.json"
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))

@@ -39,7 +39,7 @@ def test_create_list_and_revoke_a_scim_token(runner: CliRunner) -> None:
     secret = made.stdout.strip().splitlines()[-1]
     assert secret.startswith("scim_")
     with db.get_sessionmaker()() as session:
-        actor = scim_tokens.authenticate(session, secret=secret)
+        actor, _ = scim_tokens.authenticate(session, secret=secret)
         token_id = actor.token_id
     listed = runner.invoke(app, ["scim-token", "list", "-w", "acme"])
     assert listed.exit_code == 0

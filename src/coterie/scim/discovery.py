@@ -108,7 +108,7 @@ def _listing(items: list[Any]) -> Response:
 
 
 @router.get("/ServiceProviderConfig")
-def get_service_provider_config(request: Request, actor: ActorDep) -> Response:
+async def get_service_provider_config(request: Request, actor: ActorDep) -> Response:
     return protocol.scim_json(_dump(service_provider_config(protocol.base_url(request))))
 
 
@@ -118,12 +118,12 @@ def _types(session: Any, actor: Any, request: Request) -> list[ResourceType]:
 
 
 @router.get("/ResourceTypes")
-def list_resource_types(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+async def list_resource_types(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return _listing(_types(session, actor, request))
 
 
 @router.get("/ResourceTypes/{name}")
-def get_resource_type(
+async def get_resource_type(
     request: Request, session: SessionDep, actor: ActorDep, name: str
 ) -> Response:
     for found in _types(session, actor, request):
@@ -133,12 +133,14 @@ def get_resource_type(
 
 
 @router.get("/Schemas")
-def list_schemas(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+async def list_schemas(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return _listing(schemas(session, actor.workspace_id, protocol.base_url(request)))
 
 
 @router.get("/Schemas/{schema_id}")
-def get_schema(request: Request, session: SessionDep, actor: ActorDep, schema_id: str) -> Response:
+async def get_schema(
+    request: Request, session: SessionDep, actor: ActorDep, schema_id: str
+) -> Response:
     for found in schemas(session, actor.workspace_id, protocol.base_url(request)):
         if found.id == schema_id:
             return protocol.scim_json(_dump(found))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from scim2_models import InvalidFilterException, ScimFilter
@@ -24,7 +25,18 @@ from scim2_models.path import (
     Present,
     ValuePath,
 )
-from sqlalchemy import ColumnElement, String, case, func, literal, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from coterie import ids
@@ -72,31 +84,47 @@ def user_name_column() -> ColumnElement[Any]:
 _USER_NAME_EQ = re.compile(r'^\s*userName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 
 
-def user_name_equals(
-    session: Session, text: str, *, workspace_id: int
-) -> ColumnElement[bool] | None:
+def is_user_name_equals(text: str) -> bool:
+    return _USER_NAME_EQ.match(text) is not None
+
+
+def user_name_equals(session: Session, text: str, *, workspace_id: int) -> list[int] | None:
     """`userName eq "..."`, the lookup every identity provider makes before it creates someone,
-    on indexes: the SCIM name, else the email of people SCIM never named, else their id. None
-    for any other filter (the rule engine compiles those)."""
+    on indexes: the SCIM name, else the email of people SCIM never named, else their id. The ids
+    of the people it names (each at most once), or None for any other filter (the rule engine
+    compiles those)."""
     matched = _USER_NAME_EQ.match(text)
     if matched is None:
         return None
     value = json.loads(f'"{matched.group(1)}"')
-    # Each branch is an index lookup; the few ids they find are then read by primary key (an OR
-    # of the branches, or an IN over their union, made SQLite walk the workspace in sort order).
-    named = select(ScimUser.user_id).where(
-        ScimUser.workspace_id == workspace_id, ScimUser.user_name_key == value.casefold()
-    )
-    unnamed = ~_profile(literal(1)).exists()
-    mine = _U.workspace_id == workspace_id
-    branches = [named, select(_U.id).where(mine, _U.email == value.lower(), unnamed)]
     try:
         person = ids.decode(value, what="User")
     except CoterieError:  # not an id: nobody is named by it
         person = None
-    if person is not None:
-        branches.append(select(_U.id).where(mine, _U.id == person, _U.email.is_(None), unnamed))
-    found = list(session.scalars(union_all(*branches)))
+    params = {"ws": workspace_id, "key": value.casefold(), "email": value.lower(), "id": person}
+    return list(session.scalars(_user_name_lookup(person is not None), params))
+
+
+@cache
+def _user_name_lookup(by_id: bool) -> Select[tuple[int]]:
+    """The statement of `user_name_equals`, built once (bound parameters `ws`, `key`, `email`,
+    `id`). Each branch is an index lookup; the few ids they find are then read by primary key
+    (an OR of the branches, or an IN over their union, made SQLite walk the workspace in sort
+    order)."""
+    ws: BindParameter[int] = bindparam("ws")
+    named = select(ScimUser.user_id).where(
+        ScimUser.workspace_id == ws, ScimUser.user_name_key == bindparam("key")
+    )
+    unnamed = ~_profile(literal(1)).exists()
+    mine = _U.workspace_id == ws
+    branches = [named, select(_U.id).where(mine, _U.email == bindparam("email"), unnamed)]
+    if by_id:
+        person = _U.id == bindparam("id")
+        branches.append(select(_U.id).where(mine, person, _U.email.is_(None), unnamed))
+    return union_all(*branches)  # type: ignore[return-value]
+
+
+def user_ids_in(found: list[int]) -> ColumnElement[bool]:
     return _U.id.in_(found)
 
 
@@ -208,29 +236,33 @@ def sort_column(sort_by: str, *, resource: str, custom: Sequence[Field]) -> Colu
 
     Text sorts case-insensitively (lower()), so SQLite and PostgreSQL agree."""
     name = sort_by.removeprefix(CORE_USER + ":").removeprefix(CORE_GROUP + ":").casefold()
+    column = _sort_columns(resource).get(name)
+    if column is None:
+        raise Invalid(f"cannot sort by {sort_by!r}", field="sortBy")
+    return column
+
+
+@cache
+def _sort_columns(resource: str) -> dict[str, ColumnElement[Any]]:
+    """What each resource sorts by, built once."""
     if resource == "Group":
-        columns: dict[str, ColumnElement[Any]] = {
+        return {
             "displayname": func.lower(_G.name),
             "externalid": group_external_id_column(),
             "meta.created": _G.created_at,
             "meta.lastmodified": _G.updated_at,
             "id": _G.id,
         }
-    else:
-        columns = {
-            "username": func.lower(user_name_column().cast(String)),
-            "displayname": func.lower(_U.full_name),
-            "name.formatted": func.lower(_U.full_name),
-            "name.givenname": func.lower(_U.first_name),
-            "name.familyname": func.lower(_U.last_name),
-            "emails": _U.email,
-            "emails.value": _U.email,
-            "externalid": _U.external_id,
-            "meta.created": _U.created_at,
-            "meta.lastmodified": _U.updated_at,
-            "id": _U.id,
-        }
-    column = columns.get(name)
-    if column is None:
-        raise Invalid(f"cannot sort by {sort_by!r}", field="sortBy")
-    return column
+    return {
+        "username": func.lower(user_name_column().cast(String)),
+        "displayname": func.lower(_U.full_name),
+        "name.formatted": func.lower(_U.full_name),
+        "name.givenname": func.lower(_U.first_name),
+        "name.familyname": func.lower(_U.last_name),
+        "emails": _U.email,
+        "emails.value": _U.email,
+        "externalid": _U.external_id,
+        "meta.created": _U.created_at,
+        "meta.lastmodified": _U.updated_at,
+        "id": _U.id,
+    }

@@ -24,7 +24,7 @@ from scim2_models import (
     ResponseParameters,
     Schema,
 )
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
@@ -165,7 +165,7 @@ def _respond(
     return protocol.scim_json(body, status, headers)
 
 
-def _parameters(attributes: str | None, excluded: str | None) -> Any:
+def response_parameters(attributes: str | None, excluded: str | None) -> Any:
     given = {"attributes": attributes, "excludedAttributes": excluded}
     return ResponseParameters[model()].model_validate(  # type: ignore[misc]
         {k: v for k, v in given.items() if v}
@@ -222,7 +222,7 @@ def _replace_members(
 
 
 @router.get("/Groups")
-def list_groups(
+async def list_groups(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -254,11 +254,8 @@ def page(
     excluded: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of groups as SCIM documents, and how many match in all."""
-    parameters = _parameters(attributes, excluded)
-    stmt = select(CoterieGroup).where(CoterieGroup.workspace_id == actor.workspace_id)
-    if filter:
-        catalog = filters.group_catalog()
-        stmt = stmt.where(filters.where(session, filter, catalog, core=filters.CORE_GROUP))
+    parameters = response_parameters(attributes, excluded)
+    stmt = matching(session, actor, filter)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     column = filters.sort_column(sort_by or "meta.created", resource="Group", custom=[])
     descending = (sort_order or "ascending").lower() == "descending"
@@ -266,6 +263,22 @@ def page(
     found = (
         list(session.scalars(stmt.order_by(*order).offset(start - 1).limit(size))) if size else []
     )
+    return render(session, request, found, parameters), total
+
+
+def matching(session: Session, actor: Actor, filter: str | None) -> Select[CoterieGroup]:
+    """`SELECT` the groups a filter selects."""
+    stmt = select(CoterieGroup).where(CoterieGroup.workspace_id == actor.workspace_id)
+    if filter:
+        catalog = filters.group_catalog()
+        stmt = stmt.where(filters.where(session, filter, catalog, core=filters.CORE_GROUP))
+    return stmt
+
+
+def render(
+    session: Session, request: Request, found: list[CoterieGroup], parameters: Any
+) -> list[dict[str, Any]]:
+    """Groups as search results."""
     members = _members(session, found) if found else {}
     base = protocol.base_url(request)
     resources = []
@@ -277,7 +290,7 @@ def page(
         resources.append(
             resource.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters)
         )
-    return resources, total
+    return resources
 
 
 @router.post("/Groups")
@@ -306,7 +319,7 @@ async def create_group(request: Request, session: SessionDep, actor: ActorDep) -
 
 
 @router.get("/Groups/{group_id}")
-def get_group(
+async def get_group(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -320,7 +333,7 @@ def get_group(
     )
     if protocol.not_modified(request, version(group, profile)):
         return Response(status_code=304, headers={"ETag": version(group, profile)})
-    parameters = _parameters(attributes, excluded)
+    parameters = response_parameters(attributes, excluded)
     return _respond(session, request, group, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
 
 
@@ -443,7 +456,9 @@ def _members_operation(
 
 
 @router.delete("/Groups/{group_id}")
-def delete_group(request: Request, session: SessionDep, actor: ActorDep, group_id: str) -> Response:
+async def delete_group(
+    request: Request, session: SessionDep, actor: ActorDep, group_id: str
+) -> Response:
     group = _load(session, actor, group_id)
     _check_version(session, request, group)
     groups.delete_group(session, actor=actor, group_id=group.id)

@@ -22,6 +22,7 @@ from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
 from coterie.db import get_sessionmaker
 from coterie.errors import Conflict, CoterieError, Invalid, NotFound, Unauthorized
+from coterie.workspaces.models import Workspace
 
 MEDIA_TYPE = "application/scim+json"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -53,7 +54,7 @@ def error(status: int, detail: str, scim_type: str | None = None) -> Response:
     return scim_json(body, status, headers)
 
 
-async def _coterie_error(_request: Request, exc: Exception) -> Response:
+async def coterie_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CoterieError)
     scim_type = None
     if isinstance(exc, Invalid):
@@ -97,7 +98,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 
 def install_errors(app: FastAPI) -> None:
-    app.add_exception_handler(CoterieError, _coterie_error)
+    app.add_exception_handler(CoterieError, coterie_error)
     app.add_exception_handler(SCIMException, _scim_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
@@ -112,12 +113,23 @@ async def db_session() -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session)]
 
 
-def scim_actor(request: Request, session: SessionDep) -> Actor:
-    """The workspace's `scim` actor of the bearer SCIM token; 401 without a valid one."""
+async def scim_actor(request: Request, session: SessionDep) -> Actor:
+    """The workspace's `scim` actor of the bearer SCIM token; 401 without a valid one.
+
+    Async, like the SCIM routes: their database work is short and runs on the event loop rather
+    than paying a thread hand-off per step (docs/performance.md, SCIM)."""
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         raise Unauthorized("Send a SCIM token as 'Authorization: Bearer <token>'")
-    return scim_tokens.authenticate(session, secret=header[7:].strip())
+    actor, workspace = scim_tokens.authenticate(session, secret=header[7:].strip())
+    request.state.workspace = workspace  # read by the routes (`workspace`): no second query
+    return actor
+
+
+def workspace(request: Request) -> Workspace:
+    """The SCIM token's workspace, as `scim_actor` read it on this request."""
+    found: Workspace = request.state.workspace
+    return found
 
 
 ActorDep = Annotated[Actor, Depends(scim_actor)]

@@ -7,26 +7,59 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from scim2_models import Context, Meta, PatchOp, ResponseParameters
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.access import provisioning
+from coterie.access.provisioning import ScimUser
 from coterie.actor import Actor
 from coterie.directory import listing
-from coterie.directory.models import Field
 from coterie.directory.models import User as Person
 from coterie.directory.schemas import UserCreate, UserUpdate
-from coterie.directory.service import get as get_person
-from coterie.directory.service import workspace_fields
-from coterie.errors import Invalid
+from coterie.errors import Invalid, NotFound
 from coterie.groups import people
 from coterie.scim import filters, protocol
-from coterie.scim.people import document, field_key, model, person_fields
+from coterie.scim.people import (
+    VIEW_COLUMNS,
+    PersonView,
+    ProfileView,
+    StoredProfile,
+    document,
+    person_fields,
+    resource,
+    version,
+    workspace_model,
+)
 from coterie.scim.protocol import ActorDep, SessionDep
-from coterie.workspaces import service as workspaces
 
 router = APIRouter()
+_PROFILE_OF_PERSON = (ScimUser.workspace_id == Person.workspace_id) & (
+    ScimUser.user_id == Person.id
+)
+_PERSON_WITH_PROFILE = (  # built once: every read by id runs it
+    select(Person, ScimUser)
+    .outerjoin(ScimUser, _PROFILE_OF_PERSON)
+    .where(Person.workspace_id == bindparam("ws"), Person.id == bindparam("id"))
+)
+# Reads take rows of the columns a resource is made of, not ORM objects (less than half the cost).
+_P, _S = Person.__table__.c, ScimUser.__table__.c
+_VIEW = select(
+    *(_P[name] for name in VIEW_COLUMNS),
+    _S.user_name,
+    _S.document,
+    _S.updated_at.label("profile_updated_at"),
+).outerjoin(ScimUser.__table__, (_S.workspace_id == _P.workspace_id) & (_S.user_id == _P.id))
+_VIEW_ONE = _VIEW.where(_P.workspace_id == bindparam("ws"), _P.id == bindparam("id"))
+_VIEW_NAMED = _VIEW.where(  # in the default order (meta.created)
+    _P.workspace_id == bindparam("ws"), _P.id.in_(bindparam("ids", expanding=True))
+).order_by(_P.created_at, _P.id)
+
+
+def _view(row: Any) -> tuple[PersonView, ProfileView | None]:
+    if row.user_name is None:
+        return row, None
+    return row, StoredProfile(row.user_name, row.document, row.profile_updated_at)
 
 
 class Call:
@@ -34,9 +67,9 @@ class Call:
 
     def __init__(self, session: Session, actor: Actor, request: Request) -> None:
         self.session, self.actor, self.request = session, actor, request
-        self.custom: list[Field] = workspace_fields(session, workspace_id=actor.workspace_id)
-        self.model = model(field_key(self.custom))
-        self.region = workspaces.get(session, workspace_id=actor.workspace_id).default_region
+        workspace = protocol.workspace(request)
+        self.custom, self.model = workspace_model(session, workspace)
+        self.region = workspace.default_region
         self.base = protocol.base_url(request)
 
     def parameters(self, attributes: str | None, excluded: str | None) -> Any:
@@ -45,7 +78,7 @@ class Call:
             {k: v for k, v in given.items() if v}
         )
 
-    def resource(self, person: Person, profile: provisioning.ScimUser | None) -> Any:
+    def resource(self, person: PersonView, profile: ProfileView | None) -> Any:
         doc = document(person, profile, self.custom, region=self.region)
         found = self.model.model_validate(doc)
         found.id = ids.encode(person.id)
@@ -64,16 +97,38 @@ class Call:
         dumped: dict[str, Any] = resource.model_dump(scim_ctx=ctx, response_parameters=parameters)
         return dumped
 
-    def load(self, person_id: str) -> tuple[Person, provisioning.ScimUser | None]:
-        person = get_person(
-            self.session, actor=self.actor, user_id=protocol.decode(person_id, "User")
-        )
-        profile = provisioning.user_profile(
-            self.session, workspace_id=self.actor.workspace_id, user_id=person.id
-        )
-        return person, profile
+    def answer(
+        self,
+        person: PersonView,
+        profile: ProfileView | None,
+        ctx: Context,
+        parameters: Any = None,
+    ) -> dict[str, Any]:
+        """The resource a response carries: built directly, or through the model when the
+        request picks attributes."""
+        if parameters is None or not (parameters.attributes or parameters.excluded_attributes):
+            return resource(person, profile, self.custom, region=self.region, base=self.base)
+        return self.dump(self.resource(person, profile), ctx, parameters)
 
-    def write(self, resource: Any, person: Person | None) -> Person:
+    def load(self, person_id: str) -> tuple[Person, provisioning.ScimUser | None]:
+        """The person and their SCIM document, in one query."""
+        user_id = protocol.decode(person_id, "User")
+        params = {"ws": self.actor.workspace_id, "id": user_id}
+        found = self.session.execute(_PERSON_WITH_PROFILE, params).first()
+        if found is None:
+            raise NotFound(f"No person with id {ids.encode(user_id)}")
+        return found[0], found[1]
+
+    def view(self, person_id: str) -> tuple[PersonView, ProfileView | None]:
+        """The person and their SCIM document to read, in one query."""
+        user_id = protocol.decode(person_id, "User")
+        params = {"ws": self.actor.workspace_id, "id": user_id}
+        found = self.session.connection().execute(_VIEW_ONE, params).first()
+        if found is None:
+            raise NotFound(f"No person with id {ids.encode(user_id)}")
+        return _view(found)
+
+    def write(self, resource: Any, person: Person | None) -> tuple[Person, provisioning.ScimUser]:
         """Create or replace (PUT semantics: what the document leaves out is cleared)."""
         doc: dict[str, Any] = resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
         doc.pop("schemas", None)
@@ -95,35 +150,32 @@ class Call:
             person = people.update(
                 self.session, actor=self.actor, user_id=person.id, data=UserUpdate(**values)
             )
-        provisioning.save_user(
+        profile = provisioning.save_user(
             self.session,
             workspace_id=self.actor.workspace_id,
             user_id=person.id,
             user_name=user_name.strip(),
             document=doc,
         )
-        return person
-
-
-def version(person: Person, profile: provisioning.ScimUser | None) -> str:
-    return protocol.etag(person.updated_at, profile.updated_at if profile else None)
+        return person, profile
 
 
 def _respond(
     ctx: Call,
-    person: Person,
-    profile: provisioning.ScimUser | None,
+    person: PersonView,
+    profile: ProfileView | None,
     scim_ctx: Context,
     status: int = 200,
     parameters: Any = None,
 ) -> Response:
-    resource = ctx.resource(person, profile)
-    headers = {"ETag": resource.meta.version, "Location": resource.meta.location}
-    return protocol.scim_json(ctx.dump(resource, scim_ctx, parameters), status, headers)
+    found = ctx.answer(person, profile, scim_ctx, parameters)
+    location = f"{ctx.base}/Users/{ids.encode(person.id)}"
+    headers = {"ETag": version(person, profile), "Location": location}
+    return protocol.scim_json(found, status, headers)
 
 
 @router.get("/Users")
-def list_users(
+async def list_users(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -196,35 +248,64 @@ def page(
     excluded: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of people as SCIM documents, and how many match in all."""
-    parameters = ctx.parameters(attributes, excluded)
-    stmt = listing.selection(ctx.session, actor=ctx.actor, rule=None, custom=ctx.custom)
-    if filter_text:
-        fast = filters.user_name_equals(
+    parameters = ctx.parameters(attributes, excluded) if attributes or excluded else None
+    if filter_text and not sort_by and (sort_order or "ascending").lower() == "ascending":
+        named = filters.user_name_equals(
             ctx.session, filter_text, workspace_id=ctx.actor.workspace_id
         )
-        if fast is not None:
-            stmt = stmt.where(fast)
-        else:
-            catalog = filters.user_catalog(ctx.custom)
-            where = filters.where(ctx.session, filter_text, catalog, core=filters.CORE_USER)
-            stmt = stmt.where(where)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        if named is not None:  # the lookup before every provisioning: a statement built once
+            params = {"ws": ctx.actor.workspace_id, "ids": named}
+            rows = ctx.session.connection().execute(_VIEW_NAMED, params).all() if named else []
+            found_ = [_view(row) for row in rows[start - 1 : start - 1 + size]]
+            context = Context.SEARCH_RESPONSE
+            return [ctx.answer(p, profile, context, parameters) for p, profile in found_], len(
+                named
+            )
+    stmt, total = matching(ctx, filter_text)
+    if total is None:
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = ctx.session.scalar(counted) or 0
     column = filters.sort_column(sort_by or "meta.created", resource="User", custom=ctx.custom)
     descending = (sort_order or "ascending").lower() == "descending"
     order = [column.desc() if descending else column.asc(), Person.id]
-    people_found: Sequence[Person] = (
-        ctx.session.scalars(stmt.order_by(*order).offset(start - 1).limit(size)).all()
-        if size
-        else []
-    )
-    profiles = provisioning.user_profiles(
-        ctx.session, workspace_id=ctx.actor.workspace_id, user_ids=[p.id for p in people_found]
-    )
+    found: Sequence[tuple[Person, ScimUser | None]] = []
+    if size and start <= total:
+        with_profiles = stmt.add_columns(ScimUser).outerjoin(ScimUser, _PROFILE_OF_PERSON)
+        paged = with_profiles.order_by(*order).offset(start - 1).limit(size)
+        found = [(p, profile) for p, profile in ctx.session.execute(paged)]
     resources = [
-        ctx.dump(ctx.resource(p, profiles.get(p.id)), Context.SEARCH_RESPONSE, parameters)
-        for p in people_found
+        ctx.answer(person, profile, Context.SEARCH_RESPONSE, parameters)
+        for person, profile in found
     ]
-    return resources, total or 0
+    return resources, total
+
+
+def matching(ctx: Call, filter_text: str | None) -> tuple[Select[Any], int | None]:
+    """`SELECT` the people a filter selects, and how many they are when that is known already
+    (`userName eq` is answered on indexes first)."""
+    stmt = listing.selection(ctx.session, actor=ctx.actor, rule=None, custom=ctx.custom)
+    if not filter_text:
+        return stmt, None
+    named = filters.user_name_equals(ctx.session, filter_text, workspace_id=ctx.actor.workspace_id)
+    if named is not None:
+        return stmt.where(filters.user_ids_in(named)), len(named)
+    catalog = filters.user_catalog(ctx.custom)
+    return stmt.where(
+        filters.where(ctx.session, filter_text, catalog, core=filters.CORE_USER)
+    ), None
+
+
+def render(ctx: Call, user_ids: list[int], parameters: Any) -> dict[int, dict[str, Any]]:
+    """People by id as search results."""
+    stmt = (
+        select(Person, ScimUser)
+        .outerjoin(ScimUser, _PROFILE_OF_PERSON)
+        .where(Person.workspace_id == ctx.actor.workspace_id, Person.id.in_(user_ids))
+    )
+    return {
+        person.id: ctx.answer(person, profile, Context.SEARCH_RESPONSE, parameters)
+        for person, profile in ctx.session.execute(stmt)
+    }
 
 
 @router.post("/Users")
@@ -232,14 +313,13 @@ async def create_user(request: Request, session: SessionDep, actor: ActorDep) ->
     body = await protocol.read_json(request)
     ctx = Call(session, actor, request)
     resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
-    person = ctx.write(resource, None)
+    person, profile = ctx.write(resource, None)
     session.commit()
-    profile = provisioning.user_profile(session, workspace_id=actor.workspace_id, user_id=person.id)
     return _respond(ctx, person, profile, Context.RESOURCE_CREATION_RESPONSE, status=201)
 
 
 @router.get("/Users/{person_id}")
-def get_user(
+async def get_user(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -248,10 +328,16 @@ def get_user(
     excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=2000)] = None,
 ) -> Response:
     ctx = Call(session, actor, request)
-    person, profile = ctx.load(person_id)
-    if protocol.not_modified(request, version(person, profile)):
-        return Response(status_code=304, headers={"ETag": version(person, profile)})
-    parameters = ctx.parameters(attributes, excluded)
+    parameters = ctx.parameters(attributes, excluded) if attributes or excluded else None
+    return read(ctx, person_id, parameters)
+
+
+def read(ctx: Call, person_id: str, parameters: Any) -> Response:
+    """A person as a SCIM User (304 when `If-None-Match` names their version)."""
+    person, profile = ctx.view(person_id)
+    tag = version(person, profile)
+    if protocol.not_modified(ctx.request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
     return _respond(ctx, person, profile, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
 
 
@@ -264,9 +350,8 @@ async def replace_user(
     person, profile = ctx.load(person_id)
     protocol.check_if_match(request, version(person, profile))
     resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    person = ctx.write(resource, person)
+    person, profile = ctx.write(resource, person)
     session.commit()
-    profile = provisioning.user_profile(session, workspace_id=actor.workspace_id, user_id=person.id)
     return _respond(ctx, person, profile, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
@@ -283,16 +368,15 @@ async def patch_user(
     )
     current = ctx.resource(person, profile)
     if operations.patch(current):
-        person = ctx.write(current, person)
+        person, profile = ctx.write(current, person)
         session.commit()
-        profile = provisioning.user_profile(
-            session, workspace_id=actor.workspace_id, user_id=person.id
-        )
     return _respond(ctx, person, profile, Context.RESOURCE_PATCH_RESPONSE)
 
 
 @router.delete("/Users/{person_id}")
-def delete_user(request: Request, session: SessionDep, actor: ActorDep, person_id: str) -> Response:
+async def delete_user(
+    request: Request, session: SessionDep, actor: ActorDep, person_id: str
+) -> Response:
     ctx = Call(session, actor, request)
     person, profile = ctx.load(person_id)
     protocol.check_if_match(request, version(person, profile))
