@@ -9,11 +9,24 @@ through `touched`), and a dry run, which writes nothing, remembers 64-bit hashes
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Row,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from coterie.directory.models import IDENTIFIERS, User
@@ -21,10 +34,12 @@ from coterie.transfer.normalize import Normalized
 
 Kind = Literal["new", "existing", "duplicate", "rejected"]
 Touched = Callable[[Iterable[int]], set[int]]
-# A person's stored columns as a Core row (attribute access like a User): an import matches up
-# to half a million people, and loading them as ORM objects cost more than the rest of the match.
+# A matched person as a Core row of their id, name and identifiers: an import matches up to
+# half a million people, and loading them whole (as ORM objects, then as rows with their custom
+# fields) cost more than the rest of the match. The merge itself happens in SQL (`upserts`).
 Person = Row[Any]
 _USERS = cast(Table, User.__table__)
+_MATCHED = (_USERS.c.id, _USERS.c.full_name, *(_USERS.c[kind] for kind in IDENTIFIERS))
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,19 @@ class Match:
     user: Person | None = None  # existing, or a duplicate of a person already imported
     earlier: int | None = None  # duplicate of a row of the same batch: that row's index
     reason: str | None = None  # rejected: why
+    previous: int | None = None  # duplicate of a row of the batch before: its person's id
+
+
+def among(
+    session: Session, column: ColumnElement[Any], values: Sequence[Any]
+) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    """`column IN values` with the values as one parameter (`values`), however many they are:
+    an array on PostgreSQL, a JSON array on SQLite (whose statements take at most 32,766)."""
+    if session.get_bind().dialect.name == "postgresql":
+        kind = BigInteger if isinstance(column.type, BigInteger | Integer) else Text
+        return column == any_(bindparam("values", type_=ARRAY(kind))), {"values": list(values)}
+    each = func.json_each(bindparam("values")).table_valued("value")
+    return column.in_(select(each.c.value)), {"values": json.dumps(list(values))}
 
 
 def _hash(kind: str, value: str) -> int:
@@ -53,12 +81,27 @@ class Matcher:
         self._workspace_id = workspace_id
         self._touched = touched
         self._hashes: set[int] | None = set() if remember_hashes else None
+        # The batch before, which may not be committed yet (`remember`): identifier -> person.
+        self._previous: dict[tuple[str, str], int] = {}
+        self._previous_people: set[int] = set()
+
+    def remember(self, rows: Sequence[Normalized], people: Sequence[int | None]) -> None:
+        """Keep a batch's identifiers and people (each row's person, None for a refused row)
+        until the next batch is matched, which then treats them as rows of its own: the runner
+        matches a batch while the one before is still being written."""
+        self._previous = {}
+        for normalized, person in zip(rows, people, strict=True):
+            if person is not None:
+                for key in normalized.identifiers.items():
+                    self._previous.setdefault(key, person)
+        self._previous_people = {person for person in people if person is not None}
 
     def match(self, rows: Sequence[Normalized]) -> list[Match]:
         """One match per row, in order; rows with errors are `rejected` with their first error."""
         existing = self._existing(rows)
         touched = self._touched({u.id for u in existing.values()}) if self._touched else set()
         in_batch: dict[tuple[str, str], int] = {}
+        people_in_batch: dict[int, int] = {}  # person matched by an earlier row: that row
         matches: list[Match] = []
         for index, normalized in enumerate(rows):
             if normalized.errors:
@@ -73,11 +116,20 @@ class Matcher:
                 reason = f"its contacts belong to different people ({names})"
                 matches.append(Match("rejected", reason=reason))
                 continue
+            user = next(iter(found.values()), None)
+            if user is not None and not earlier and user.id in people_in_batch:
+                earlier = [people_in_batch[user.id]]  # another of the person's identifiers
             for key in keys:
                 in_batch.setdefault(key, earlier[0] if earlier else index)
-            user = next(iter(found.values()), None)
+            if user is not None:
+                people_in_batch.setdefault(user.id, earlier[0] if earlier else index)
+            previous = next((self._previous[k] for k in keys if k in self._previous), None)
+            if previous is None and user is not None and user.id in self._previous_people:
+                previous = user.id
             if earlier:
                 matches.append(Match("duplicate", earlier=min(earlier)))
+            elif previous is not None:
+                matches.append(Match("duplicate", previous=previous))
             elif user is not None and user.id in touched:
                 matches.append(Match("duplicate", user=user))
             elif self._seen_before(keys):
@@ -107,10 +159,9 @@ class Matcher:
         for kind, values in wanted.items():
             if not values:
                 continue
-            stmt = select(_USERS).where(
-                _USERS.c.workspace_id == self._workspace_id, _USERS.c[kind].in_(sorted(values))
-            )
-            for user in self._session.execute(stmt):
+            clause, given = among(self._session, _USERS.c[kind], sorted(values))
+            stmt = select(*_MATCHED).where(_USERS.c.workspace_id == self._workspace_id, clause)
+            for user in self._session.execute(stmt, given):
                 for each in IDENTIFIERS:
                     value = getattr(user, each)
                     if value is not None and value in wanted[each]:

@@ -8,44 +8,38 @@ of dynamic groups happen in one final transaction: until it commits no group is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import String, Table, func, literal, select, true
+from sqlalchemy import String, Table, func, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from coterie import actor as actors
 from coterie import ids
-from coterie.actor import Actor, Origin
+from coterie.actor import Actor
 from coterie.db import Id, UTCDateTime, utcnow
 from coterie.directory.models import User
 from coterie.directory.service import workspace_fields
 from coterie.events import service as audit
-from coterie.groups import graph, storage
+from coterie.groups import graph
 from coterie.groups import service as groups
 from coterie.groups.catalog import people_catalog
-from coterie.groups.evaluation import count_changes, evaluate, record_changes
+from coterie.groups.evaluation import AUDIT_CHUNK, audit_members, count_changes, evaluate
 from coterie.groups.models import Group, Membership
 from coterie.groups.schemas import GroupCreate
 from coterie.settings import get_settings
-from coterie.transfer import analyzer, readers, upserts, workers
-from coterie.transfer.matching import Matcher
+from coterie.transfer import analyzer, batches, readers, upserts, workers
+from coterie.transfer.matching import Matcher, Touched, among
 from coterie.transfer.models import ImportJob, ImportRow
-from coterie.transfer.normalize import Normalized
-from coterie.transfer.service import BATCH, file_path, source_of
+from coterie.transfer.service import file_path, source_of
 from coterie.workspaces import service as workspaces
 
 Progress = Callable[[int, int | None], None]
-_USERS = cast(Table, User.__table__)
+BATCH = 2_000  # the fewest rows a batch takes (the last one excepted)
+MAX_BATCH = 8_000  # rows: larger batches saved little and cost memory (bench/imports.py)
+AUDIT_PAGE = 50 * AUDIT_CHUNK  # member ids read back at a time to audit them
 _IMPORT_ROWS = cast(Table, ImportRow.__table__)
-
-
-def _actor(job: ImportJob) -> Actor:
-    label = job.created_by_label or "import"
-    return Actor(
-        job.workspace_id, actors.Role.ADMIN, label, Origin.SYSTEM, user_id=job.created_by_id
-    )
 
 
 def run(
@@ -85,6 +79,14 @@ def run(
         raise
 
 
+def chunk_size(rows_left: int | None) -> int:
+    """Rows a batch takes: an eighth of the job, between `BATCH` and `MAX_BATCH`. Large
+    batches spread each statement's fixed cost; a small job still commits several times."""
+    if rows_left is None:
+        return BATCH
+    return max(BATCH, min(MAX_BATCH, rows_left // 8))
+
+
 def _upsert_all(
     make_session: sessionmaker[Session],
     *,
@@ -92,7 +94,7 @@ def _upsert_all(
     job_id: int,
     progress: Progress | None,
 ) -> None:
-    with make_session() as session:
+    with make_session() as session, make_session() as reader:
         job = session.get(ImportJob, (workspace_id, job_id))
         assert job is not None
         fields = workspace_fields(session, workspace_id=workspace_id)
@@ -101,100 +103,71 @@ def _upsert_all(
         plan = workers.Plan.of(job.mapping, job.headers, fields, (), region=region)
         rows = readers.rows(file_path(job), source_of(job), start=job.rows_done)
         left = None if job.rows_total is None else job.rows_total - job.rows_done
-        batches = workers.normalized_batches(
-            rows, plan, size=BATCH, workers=workers.worker_count(left)
+        size = chunk_size(left)
+        processes = workers.worker_count(left)
+        normalized_batches = workers.normalized_batches(
+            rows, plan, size=size, workers=processes, first=BATCH
         )
-
-        def touched(user_ids: Iterable[int]) -> set[int]:
-            wanted = list(user_ids)
-            if not wanted:
-                return set()
-            stmt = select(ImportRow.user_id).where(
-                ImportRow.workspace_id == workspace_id,
-                ImportRow.job_id == job_id,
-                ImportRow.user_id.in_(wanted),
-            )
-            return {i for i in session.scalars(stmt) if i is not None}
-
-        matcher = Matcher(session, workspace_id=workspace_id, touched=touched)
+        # A large import matches each batch on a second connection while the batch before is
+        # written: the importing process and the database work at the same time.
+        pipelined = processes > 0
+        matcher = Matcher(
+            reader if pipelined else session,
+            workspace_id=workspace_id,
+            touched=_touched(reader if pipelined else session, workspace_id, job_id),
+        )
         statistics = analyzer.Analyzer(
-            session, rows_done=job.rows_done, created=job.counts.get("created", 0), batch=BATCH
+            session, rows_done=job.rows_done, created=job.counts.get("created", 0), batch=size
         )
-        for batch, normalized in batches:
-            _batch(session, job, batch, normalized, matcher)
+        columns, attributes = upserts.written_columns(job.mapping)
+        policy = job.merge_policy
+
+        def write(placed: batches.Placed) -> None:
+            batches.write(session, job, placed, columns=columns, attributes=attributes)
             statistics.after_batch(rows_done=job.rows_done, created=job.counts.get("created", 0))
+
+        def report() -> None:
             if progress is not None:
                 progress(job.rows_done, job.rows_total)
 
+        if not pipelined:
+            for batch, normalized in normalized_batches:
+                write(batches.place(policy, batch, normalized, matcher))
+                report()
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+            pending: Future[None] | None = None
+            for batch, normalized in normalized_batches:
+                placed = batches.place(policy, batch, normalized, matcher)
+                reader.rollback()  # the next match reads what the writer committed since
+                if pending is not None:
+                    pending.result()
+                    report()
+                pending = writer.submit(write, placed)
+            if pending is not None:
+                pending.result()
+                report()
 
-def _batch(
-    session: Session,
-    job: ImportJob,
-    batch: Sequence[readers.Row],
-    normalized: Sequence[Normalized],
-    matcher: Matcher,
-) -> None:
-    """One transaction: upsert the batch's people and record each row's outcome."""
-    matches = matcher.match(normalized)
-    now = utcnow()
-    created: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    outcomes: list[dict[str, Any]] = []
-    row_user: list[int | None] = []
-    counts = dict(job.counts)
-    for row, result, match in zip(batch, normalized, matches, strict=True):
-        outcome, user_id, reason = upserts.place(
-            job, row, result, match, row_user, now, created, updates
+
+def _touched(session: Session, workspace_id: int, job_id: int) -> Touched:
+    """Which of some people earlier batches of the job imported (a row that repeats one)."""
+
+    def touched(user_ids: Iterable[int]) -> set[int]:
+        wanted = sorted(user_ids)
+        if not wanted:
+            return set()
+        clause, values = among(session, _IMPORT_ROWS.c.user_id, wanted)
+        stmt = select(_IMPORT_ROWS.c.user_id).where(
+            _IMPORT_ROWS.c.workspace_id == workspace_id, _IMPORT_ROWS.c.job_id == job_id, clause
         )
-        row_user.append(user_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-        outcomes.append(
-            {
-                "workspace_id": job.workspace_id,
-                "job_id": job.id,
-                "row_number": row.number,
-                "outcome": outcome,
-                "user_id": user_id,
-                "reason": reason,
-                "values": None if outcome != "rejected" else [_text(c) for c in row.cells],
-            }
-        )
-    # Core statements or COPY: the ORM's bulk insert spent more time than the database.
-    upserts.insert_rows(session, _USERS, created)
-    if updates:
-        upserts.update_people(session, updates)
-    upserts.insert_rows(session, _IMPORT_ROWS, outcomes)
-    actor = _actor(job)
-    audit.record(
-        session,
-        actor=actor,
-        action="users.imported",
-        target_type="import",
-        target_id=job.id,
-        target_label=job.file_name,
-        after={
-            "rows": [batch[0].number, batch[-1].number],
-            "created": [ids.encode(p["id"]) for p in created],
-            "updated": [ids.encode(p["_id"]) for p in updates],
-        },
-    )
-    job.rows_done = batch[-1].number
-    job.counts = counts
-    job.heartbeat_at = now
-    session.commit()
+        return {i for i in session.scalars(stmt, values) if i is not None}
 
-
-def _text(cell: readers.Cell) -> str | None:
-    if cell is None:
-        return None
-    if hasattr(cell, "isoformat"):
-        return str(cell.isoformat())
-    return str(cell)
+    return touched
 
 
 def _finish(session: Session, job: ImportJob) -> None:
     """Make the group from the imported rows and bring dynamic groups up to date, at once."""
-    actor = _actor(job)
+    actor = batches.actor_of(job)
     group = groups.create(
         session,
         actor=actor,
@@ -215,24 +188,32 @@ def _finish(session: Session, job: ImportJob) -> None:
             ImportRow.user_id.is_not(None),
         )
         .distinct()
+        .subquery()
     )
     now = utcnow()
+    # The group is new, so a plain INSERT (no ON CONFLICT); in id order, the memberships' primary
+    # key grows at its end and the foreign-key checks walk the users' primary key in order.
     members = select(
         literal(job.workspace_id, Id),
         literal(group.id, Id),
-        imported.subquery().c.user_id,
+        imported.c.user_id,
         literal("import", String),
         literal(actor.user_id, Id),
         literal(actor.label[:200], String),
         literal(now, UTCDateTime),
-    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+    ).order_by(imported.c.user_id)
     columns = ["workspace_id", "group_id", "user_id", "source", "added_by_id"]
     columns += ["added_by_label", "added_at"]
-    stmt = storage.insert_new(session).from_select(columns, members).returning(Membership.user_id)
-    added = list(session.scalars(stmt))
-    count_changes(session, group=group, delta=len(added))
-    record_changes(session, actor=actor, group=group, added=added, removed=[], reason="import")
-    analyzer.before_refresh(session, people=len(added))
+    session.execute(insert(Membership).from_select(columns, members))
+    added = session.scalar(  # the group is new: all its members were just added
+        select(func.count()).where(
+            Membership.workspace_id == job.workspace_id, Membership.group_id == group.id
+        )
+    )
+    added = int(added or 0)
+    count_changes(session, group=group, delta=added)
+    _audit_members(session, actor=actor, group=group)
+    analyzer.before_refresh(session, people=added)
     _refresh_dynamic(session, job=job, actor=actor)
     job.group_id = group.id
     job.status = "done"
@@ -246,6 +227,27 @@ def _finish(session: Session, job: ImportJob) -> None:
         target_label=job.file_name,
         after={"group": group.name, "counts": job.counts},
     )
+
+
+def _audit_members(session: Session, *, actor: Actor, group: Group) -> None:
+    """The new group's members audited (and their `membership.added` events written) a page
+    of ids at a time, read back from the group: never the million ids in memory at once."""
+    stmt = (
+        select(Membership.user_id)
+        .where(Membership.workspace_id == group.workspace_id, Membership.group_id == group.id)
+        .order_by(Membership.user_id)
+        .execution_options(yield_per=AUDIT_PAGE)
+    )
+    for page in session.scalars(stmt).partitions():
+        audit_members(
+            session,
+            actor=actor,
+            group_id=group.id,
+            name=group.name,
+            added=list(page),
+            removed=[],
+            reason="import",
+        )
 
 
 def _refresh_dynamic(session: Session, *, job: ImportJob, actor: Actor) -> None:

@@ -1,182 +1,223 @@
-"""How one batch's rows become new and changed people: the rows to insert and the updates.
+"""How one batch of an import reaches the database: a few set-based statements per batch.
 
-Kept apart from `runner`, which owns the transactions, because what a row does to a person (the
-merge policies) and how the changes reach each database (one statement per shape of change, set
-based on PostgreSQL) are questions of their own.
+`place` decides, per row and in Python, what the row is (new person, matched person, repeat,
+refusal); `staging` loads the placed rows into `import_stage`; then, from that table, one
+`INSERT ... SELECT` makes the new people, one `UPDATE ... FROM` changes the matched ones by the
+merge policy (only those it really changes, whose stage rows become `updated`), and one
+`INSERT ... SELECT` records every row's outcome. Measured in `bench/imports.py`: a statement
+a person (or a COPY of Python-built rows with the merge decided in Python) cost the database
+and the importing process several times these statements.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from typing import Any, cast
 
-import psycopg
-from psycopg.types.json import Jsonb
-from sqlalchemy import Table, bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from coterie import ids
-from coterie.db import UTCDateTime
-from coterie.directory.models import IDENTIFIERS, User
+from coterie.db import Id, UTCDateTime
 from coterie.transfer import readers
-from coterie.transfer.matching import Match, Person
+from coterie.transfer.mapping import ATTRIBUTE_PREFIX, Mapping
+from coterie.transfer.matching import Match
 from coterie.transfer.models import ImportJob
 from coterie.transfer.normalize import Normalized
+from coterie.transfer.staging import PERSON
 
-_USERS = cast(Table, User.__table__)
-_SYSTEM = (
-    *("full_name", "first_name", "last_name", "primary_channel", "source_ref"),
-    *("last_activity_at", "nicknames", *IDENTIFIERS),
-)
+_TEXT_EMPTY = "COALESCE(u.{c}, '') = ''"
+_EMPTY = {
+    "nicknames": "u.nicknames IS NULL OR u.nicknames = '[]'",
+    "last_activity_at": "u.last_activity_at IS NULL",
+}
 
 
 def place(
-    job: ImportJob,
+    policy: str,
     row: readers.Row,
-    result: Normalized,
     match: Match,
-    row_user: list[int | None],
-    now: datetime,
-    created: list[dict[str, Any]],
-    updates: list[dict[str, Any]],
+    row_user: Sequence[int | None],
+    new_ids: Iterator[int],
 ) -> tuple[str, int | None, str | None]:
-    """What happens to one row: (outcome, person, reason); new and changed people are queued."""
+    """What happens to one row: (outcome, person, reason). `matched` rows become `updated` or
+    `unchanged` in the database; a `created` row's person gets the next of `new_ids`."""
     if row.problem:
         return "rejected", None, row.problem
     if match.kind == "rejected":
         return "rejected", None, match.reason
     if match.kind == "duplicate":
-        earlier = match.user.id if match.user is not None else None
+        earlier = match.user.id if match.user is not None else match.previous
         if earlier is None and match.earlier is not None:
             earlier = row_user[match.earlier]
         return "duplicate", earlier, "repeats an earlier row of the file"
-    values = result.values
     if match.kind == "new":
-        person = _new_person(job, values, now)
-        created.append(person)
-        return "created", person["id"], None
-    user = match.user
-    assert user is not None
-    if job.merge_policy == "skip":
-        return "skipped", user.id, None
-    changes = _merged(user, values, overwrite=job.merge_policy == "overwrite")
-    if not changes:
-        return "unchanged", user.id, None
-    updates.append({"_ws": user.workspace_id, "_id": user.id, **changes, "updated_at": now})
-    return "updated", user.id, None
+        return "created", next(new_ids), None
+    assert match.user is not None
+    if policy == "skip":
+        return "skipped", match.user.id, None
+    return "matched", match.user.id, None
 
 
-def _new_person(job: ImportJob, values: dict[str, Any], now: datetime) -> dict[str, Any]:
-    person: dict[str, Any] = dict.fromkeys(_SYSTEM)
-    person.update({k: v for k, v in values.items() if k != "attributes"})
-    person.update(
-        workspace_id=job.workspace_id,
-        id=ids.new_id(),
-        nicknames=values.get("nicknames") or [],
-        attributes=values.get("attributes") or {},
-        source="import",
-        source_ref=values.get("source_ref") or job.file_name,
-        role="none",
-        status="active",
-        scoring_enabled=False,
-        roaming=False,
-        created_at=now,
-        updated_at=now,
+def staged(
+    row: readers.Row, result: Normalized, outcome: str, user_id: int | None, reason: str | None
+) -> tuple[Any, ...]:
+    """A placed row in `staging.COLUMNS` order: person columns only where they are written."""
+    if outcome in ("created", "matched"):
+        values = result.values
+        person = [values.get(name) for name in PERSON]
+        return (row.number, outcome, user_id, None, None, *person, values.get("attributes"))
+    cells = [_text(cell) for cell in row.cells] if outcome == "rejected" else None
+    return (row.number, outcome, user_id, reason, cells, *(None,) * len(PERSON), None)
+
+
+def _text(cell: readers.Cell) -> str | None:
+    if cell is None:
+        return None
+    if isinstance(cell, date | datetime):
+        return cell.isoformat()
+    return str(cell)
+
+
+def written_columns(mapping: Mapping) -> tuple[list[str], bool]:
+    """The person columns an import's mapping can change, and whether it has custom fields."""
+    targets = {target for target in mapping.values() if target}
+    columns = [name for name in PERSON if name in targets]
+    if targets & {"first_name", "last_name"} and "full_name" not in columns:
+        columns.insert(0, "full_name")  # made from the parts
+    attributes = any(target.startswith(ATTRIBUTE_PREFIX) for target in targets)
+    return columns, attributes
+
+
+def insert_created(session: Session, job: ImportJob, *, now: datetime) -> None:
+    """The batch's new people, from their stage rows."""
+    names = ", ".join(PERSON)
+    selected = ", ".join(
+        "COALESCE(s.nicknames, '[]')"
+        if name == "nicknames"
+        else "COALESCE(s.source_ref, :file_name)"
+        if name == "source_ref"
+        else f"s.{name}"
+        for name in PERSON
     )
-    return person
-
-
-def _merged(user: Person, values: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
-    """The columns to change: every mapped value (overwrite) or only what is empty (fill)."""
-    changes: dict[str, Any] = {}
-    for name, value in values.items():
-        if name == "attributes":
-            current = dict(user.attributes or {})
-            for key, item in value.items():
-                if overwrite or current.get(key) in (None, "", []):
-                    current[key] = item
-            if current != (user.attributes or {}):
-                changes["attributes"] = current
-            continue
-        present = getattr(user, name)
-        if value != present and (overwrite or present in (None, "", [])):
-            changes[name] = value
-    return changes
-
-
-def update_people(session: Session, updates: list[dict[str, Any]]) -> None:
-    """One executemany per set of changed columns (an import's rows share a few).
-
-    Setting only what changed spares the database the indexes of unchanged columns, which
-    SQLite otherwise rewrites; PostgreSQL keeps the update on the heap page when it can.
-    """
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for person in updates:
-        shapes.setdefault(tuple(person), []).append(person)
-    table = _USERS
-    for shape, people in shapes.items():
-        if session.get_bind().dialect.name == "postgresql":
-            _update_set_based(session, shape, people)
-            continue
-        stmt = (
-            update(table)
-            .where(table.c.workspace_id == bindparam("_ws"), table.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in shape if not name.startswith("_")})
-        )
-        session.execute(stmt, people)
-
-
-def _update_set_based(
-    session: Session, shape: tuple[str, ...], people: list[dict[str, Any]]
-) -> None:
-    """PostgreSQL: one UPDATE ... FROM unnest(arrays) for a batch's people of one shape, where
-    an executemany sends one statement a person (measured: half the server's time)."""
-    names = [name for name in shape if not name.startswith("_")]
-    arrays: dict[str, Any] = {"ids": [person["_id"] for person in people]}
-    columns, sets = ["CAST(:ids AS bigint[])"], []
-    for index, name in enumerate(names):
-        column = _USERS.c[name]
-        if isinstance(column.type.dialect_impl(session.get_bind().dialect), JSONB):
-            arrays[f"c{index}"] = [json.dumps(person[name]) for person in people]
-            columns.append(f"CAST(:c{index} AS text[])")
-            sets.append(f"{name} = CAST(d.c{index} AS jsonb)")
-        else:
-            arrays[f"c{index}"] = [person[name] for person in people]
-            kind = "timestamptz" if isinstance(column.type, UTCDateTime) else "text"
-            columns.append(f"CAST(:c{index} AS {kind}[])")
-            sets.append(f"{name} = d.c{index}")
-    aliases = ", ".join(["id", *(f"c{i}" for i in range(len(names)))])
     session.execute(
         text(
-            f"UPDATE users SET {', '.join(sets)} FROM unnest({', '.join(columns)})"
-            f" AS d({aliases}) WHERE users.workspace_id = :ws AND users.id = d.id"
-        ),
-        {"ws": people[0]["_ws"], **arrays},
+            f"INSERT INTO users (workspace_id, id, {names}, attributes, source, role, status,"
+            " scoring_enabled, roaming, created_at, updated_at)"
+            f" SELECT :ws, s.user_id, {selected}, COALESCE(s.attributes, '{{}}'), 'import',"
+            " 'none', 'active', false, false, :now, :now"
+            " FROM import_stage s WHERE s.outcome = 'created'"
+        ).bindparams(bindparam("now", type_=UTCDateTime), bindparam("ws", type_=Id)),
+        {"ws": job.workspace_id, "now": now, "file_name": job.file_name},
     )
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert a batch's rows (all with the same keys): COPY on PostgreSQL, where an executemany
-    sends one INSERT a row and cost the server several times the COPY of the same rows."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    dialect = session.get_bind().dialect
-    json_columns = {
-        name for name in names if isinstance(table.c[name].type.dialect_impl(dialect), JSONB)
-    }
-    connection = cast(psycopg.Connection[Any], session.connection().connection.dbapi_connection)
-    columns = ", ".join(names)
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                [Jsonb(row[name]) if name in json_columns else row[name] for name in names]
-            )
+def merge_matched(
+    session: Session, job: ImportJob, *, columns: Sequence[str], attributes: bool, now: datetime
+) -> list[int]:
+    """Change the matched people by the merge policy; the ids of those really changed.
+
+    A matched row whose merge changes nothing stays `matched` (recorded `unchanged`) and its
+    person is not written: no new row version, no index entries, no `updated_at` moved.
+    """
+    dialect = session.get_bind().dialect.name
+    overwrite = job.merge_policy == "overwrite"
+    merged = {name: _merged_column(name, overwrite=overwrite) for name in columns}
+    if attributes:
+        if dialect == "sqlite":
+            _register_sqlite_merge(session)
+        merged["attributes"] = _merged_attributes(dialect, overwrite=overwrite)
+    if not merged:
+        return []
+    changed = " OR ".join(f"({sql}) IS DISTINCT FROM u.{name}" for name, sql in merged.items())
+    sets = ", ".join(f"{name} = {sql}" for name, sql in merged.items())
+    update = (
+        f"UPDATE users AS u SET {sets}, updated_at = :now FROM import_stage AS s"
+        " WHERE s.outcome = '{outcome}' AND u.workspace_id = :ws AND u.id = s.user_id"
+    )
+    params = {"ws": job.workspace_id, "now": now}
+    types = (bindparam("now", type_=UTCDateTime), bindparam("ws", type_=Id))
+    if dialect == "postgresql":  # one statement: the people changed, then their stage rows
+        marked = session.execute(
+            text(
+                f"WITH changed AS ({update.replace('{outcome}', 'matched')} AND ({changed})"
+                " RETURNING u.id) UPDATE import_stage AS t SET outcome = 'updated'"
+                " FROM changed WHERE t.user_id = changed.id AND t.outcome = 'matched'"
+                " RETURNING t.row_number, t.user_id"
+            ).bindparams(*types),
+            params,
+        )
+        return [int(row[1]) for row in sorted(marked.all())]
+    session.execute(
+        text(
+            "UPDATE import_stage AS s SET outcome = 'updated' WHERE s.outcome = 'matched'"
+            " AND EXISTS (SELECT 1 FROM users u WHERE u.workspace_id = :ws"
+            f" AND u.id = s.user_id AND ({changed}))"
+        ).bindparams(bindparam("ws", type_=Id)),
+        {"ws": job.workspace_id},
+    )
+    updated = [
+        int(i)
+        for i in session.scalars(
+            text("SELECT user_id FROM import_stage WHERE outcome = 'updated' ORDER BY row_number")
+        )
+    ]
+    if updated:
+        session.execute(text(update.replace("{outcome}", "updated")).bindparams(*types), params)
+    return updated
+
+
+def _merged_column(name: str, *, overwrite: bool) -> str:
+    """A person column after the merge: the file's value (when the row has one) replaces it
+    (overwrite) or fills it when empty (fill)."""
+    if overwrite:
+        return f"COALESCE(s.{name}, u.{name})"
+    empty = _EMPTY.get(name, _TEXT_EMPTY.format(c=name))
+    return f"CASE WHEN {empty} THEN COALESCE(s.{name}, u.{name}) ELSE u.{name} END"
+
+
+def _merged_attributes(dialect: str, *, overwrite: bool) -> str:
+    """The custom fields after the merge: each of the row's values replaces the person's
+    (overwrite) or is set where the person has none, an empty text or an empty list (fill)."""
+    if dialect == "sqlite":
+        return f"coterie_merge_attributes(u.attributes, s.attributes, {int(overwrite)})"
+    if overwrite:
+        return "u.attributes || COALESCE(s.attributes, '{}')"
+    return (
+        "u.attributes || COALESCE((SELECT jsonb_object_agg(e.key, e.value)"
+        " FROM jsonb_each(s.attributes) AS e"
+        " WHERE COALESCE(u.attributes -> e.key, 'null') IN ('null', '\"\"', '[]')), '{}')"
+    )
+
+
+def merge_attributes(current: str | None, new: str | None, overwrite: int) -> str | None:
+    """SQLite's `coterie_merge_attributes`: the stored JSON text itself when nothing changes,
+    so that the `IS DISTINCT FROM` test is a plain text comparison."""
+    if new is None or current is None:
+        return current
+    before = json.loads(current)
+    after = dict(before)
+    for key, value in json.loads(new).items():
+        if overwrite or after.get(key) in (None, "", []):
+            after[key] = value
+    return current if after == before else json.dumps(after)
+
+
+def _register_sqlite_merge(session: Session) -> None:
+    connection = cast(sqlite3.Connection, session.connection().connection.dbapi_connection)
+    connection.create_function("coterie_merge_attributes", 3, merge_attributes, deterministic=True)
+
+
+def record_outcomes(session: Session, job: ImportJob) -> None:
+    """Every row's outcome, from the stage (a matched row that changed nothing: `unchanged`)."""
+    session.execute(
+        text(
+            "INSERT INTO import_rows (workspace_id, job_id, row_number, outcome, user_id, reason,"
+            ' "values") SELECT :ws, :job, s.row_number,'
+            " CASE s.outcome WHEN 'matched' THEN 'unchanged' ELSE s.outcome END,"
+            " s.user_id, s.reason, s.cells FROM import_stage s"
+        ).bindparams(bindparam("ws", type_=Id), bindparam("job", type_=Id)),
+        {"ws": job.workspace_id, "job": job.id},
+    )

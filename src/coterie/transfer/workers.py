@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from coterie.directory.models import Field
@@ -119,11 +119,14 @@ def worker_count(rows_left: int | None) -> int:
 
 
 def normalized_batches(
-    rows: Iterable[Row], plan: Plan, *, size: int, workers: int
+    rows: Iterable[Row], plan: Plan, *, size: int, workers: int, first: int | None = None
 ) -> Iterator[tuple[list[Row], list[Normalized]]]:
-    """The rows in batches of `size`, each with its rows normalized, in file order."""
+    """The rows in batches of `size` (the first one of `first`, so that writing starts as soon
+    as a few rows are read), each with its rows normalized, in file order."""
     rows_iter = iter(rows)
-    batches = iter(lambda: list(islice(rows_iter, size)), [])
+    opening = list(islice(rows_iter, first or size))
+    rest = iter(lambda: list(islice(rows_iter, size)), [])
+    batches = chain([opening] if opening else [], rest)
     if workers < 1:
         normalize = plan.normalizer()
         for batch in batches:
@@ -137,7 +140,7 @@ def normalized_batches(
         try:
             for batch in batches:
                 pending.append((batch, pool.submit(_normalize, [row.cells for row in batch])))
-                if len(pending) > workers:
+                if len(pending) >= max(2, workers):  # one normalized ahead of the writer
                     done, future = pending.popleft()
                     yield done, future.result()
             while pending:

@@ -1,0 +1,145 @@
+"""A large import matches each batch while the batch before is still being written (`runner`,
+`Matcher.remember`). On a real database of each kind (two connections), the same file must give
+exactly what the one-connection, batch-after-batch run gives: outcomes row by row, people,
+identifiers, and the group."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coterie import actor as actors
+from coterie import db, migrations, settings
+from coterie.directory.models import User
+from coterie.directory.schemas import UserCreate
+from coterie.groups import people
+from coterie.groups.models import Membership
+from coterie.transfer import runner
+from coterie.transfer import service as imports
+from coterie.transfer.models import ImportRow
+from coterie.transfer.schemas import ImportConfigure
+from coterie.workspaces import service as workspaces
+from tests.conftest import _empty_database
+
+ROWS = 150
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    for url in _empty_database(request.param, tmp_path_factory):
+        migrations.upgrade(url)
+        made = db.make_engine(url)
+        try:
+            yield made
+        finally:
+            made.dispose()
+
+
+def contact_list() -> str:
+    """New people, people already there (their phone filled), and rows that repeat a row a
+    batch or two before, by email in other letters or by the phone an earlier row filled."""
+    lines = ["Name,Email,Phone"]
+    for i in range(ROWS):
+        kind = i % 6
+        if kind == 0:
+            lines.append(f"New {i},n{i}@example.com,+1 415 555 {i:04d}")
+        elif kind == 1:
+            lines.append(f"Known {i},e{i % 20}@example.com,+1 415 666 {i:04d}")
+        elif kind == 2:
+            lines.append(f"Again {i},{lines[max(1, i - 6)].split(',')[1].upper()},")
+        elif kind == 3:
+            lines.append(f"Phone {i},,{lines[max(1, i - 7)].split(',')[2]}")
+        elif kind == 4:
+            lines.append(f"Nobody {i},,")
+        else:
+            lines.append(f"Mail {i},m{i}@example.com,")
+    return "\n".join(lines) + "\n"
+
+
+def import_into(engine: Engine, workspace_id: int, pipelined: bool) -> dict[int, tuple[str, str]]:
+    """Each row's outcome and its person's email or phone, after an import with or without
+    worker processes (and so with or without the pipelined writer)."""
+    admin = actors.system(workspace_id)
+    with Session(engine) as session:
+        job = imports.upload(
+            session,
+            actor=admin,
+            file_name="list.csv",
+            stream=io.BytesIO(contact_list().encode()),
+        )
+        data = ImportConfigure(group_name=f"Imported {pipelined}")
+        imports.configure(session, actor=admin, job_id=job.id, data=data)
+        imports.start(session, actor=admin, job_id=job.id)
+        session.commit()
+        job_id = job.id
+    done = runner.run(
+        sessionmaker(engine, expire_on_commit=False), workspace_id=workspace_id, job_id=job_id
+    )
+    assert done is not None
+    assert done.status == "done", done.error
+    with Session(engine) as session:
+        rows = session.execute(
+            select(ImportRow.row_number, ImportRow.outcome, User.email, User.phone)
+            .outerjoin(
+                User,
+                (User.workspace_id == ImportRow.workspace_id) & (User.id == ImportRow.user_id),
+            )
+            .where(ImportRow.workspace_id == workspace_id, ImportRow.job_id == job_id)
+        ).all()
+        members = session.scalar(
+            select(Membership.group_id)
+            .where(Membership.workspace_id == workspace_id, Membership.group_id == done.group_id)
+            .limit(1)
+        )
+        assert members is not None
+    return {row[0]: (row[1], row[2] or row[3] or "") for row in rows}
+
+
+def people_of(engine: Engine, workspace_id: int) -> list[tuple[str | None, str | None]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(User.email, User.phone).where(User.workspace_id == workspace_id)
+        ).all()
+    return sorted((row[0], row[1]) for row in rows)
+
+
+def test_a_pipelined_import_gives_what_a_batch_after_batch_one_gives(
+    engine: Engine,
+    isolated_settings: settings.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "BATCH", 10)  # batches of 10 then 18: rows repeat across them
+    results = {}
+    for pipelined in (True, False):
+        with Session(engine) as session:
+            workspace = workspaces.create(
+                session, slug=f"p-{pipelined}".lower(), name="P", default_region="US"
+            )
+            admin = actors.system(workspace.id)
+            for n in range(20):
+                people.create(
+                    session,
+                    actor=admin,
+                    data=UserCreate(full_name=f"E {n}", email=f"e{n}@example.com"),
+                )
+            session.commit()
+            workspace_id = workspace.id
+        monkeypatch.setenv("COTERIE_IMPORT_PARALLEL_FROM", "0" if pipelined else "1000000")
+        monkeypatch.setenv("COTERIE_IMPORT_WORKERS", "1")
+        settings.get_settings.cache_clear()
+        results[pipelined] = (
+            import_into(engine, workspace_id, pipelined),
+            people_of(engine, workspace_id),
+        )
+    outcomes, stored = results[True]
+    assert outcomes == results[False][0]
+    assert stored == results[False][1]
+    counted = {outcome for outcome, _ in outcomes.values()}
+    assert counted == {"created", "updated", "duplicate", "rejected"}
+    assert len(stored) == 20 + sum(1 for i in range(ROWS) if i % 6 in (0, 5))

@@ -1,0 +1,170 @@
+"""What the set-based batch writes (`transfer/upserts.py`) must keep, on both databases: the
+merge policies on custom fields, `unchanged` when nothing changes, one person matched twice in a
+batch, and the webhook events of the people created, updated and added to the group."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coterie import ids, settings
+from coterie.actor import Actor
+from coterie.directory import forms
+from coterie.directory.models import User
+from coterie.directory.schemas import FieldCreate
+from coterie.events.models import OutboxEvent
+from coterie.rules import FieldType
+from coterie.transfer import runner
+from coterie.transfer import service as imports
+from coterie.transfer.models import ImportJob, ImportRow
+from coterie.transfer.schemas import ImportConfigure
+from tests.conftest import make_user
+
+MAPPING = {
+    "Name": "full_name",
+    "Email": "email",
+    "Plan": "attributes.plan",
+    "City": "attributes.city",
+}
+
+
+@pytest.fixture
+def make_session(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def fields(session: Session, admin: Actor, isolated_settings: settings.Settings) -> None:
+    for key in ("plan", "city"):
+        data = FieldCreate(key=key, label=key.title(), type=FieldType.TEXT)
+        forms.create_field(session, actor=admin, data=data)
+
+
+def run_import(
+    session: Session,
+    admin: Actor,
+    make_session: sessionmaker[Session],
+    text: str,
+    *,
+    group: str,
+    policy: str = "fill",
+) -> ImportJob:
+    job = imports.upload(
+        session, actor=admin, file_name="list.csv", stream=io.BytesIO(text.encode())
+    )
+    data = ImportConfigure(mapping=MAPPING, group_name=group, merge_policy=policy)  # type: ignore[arg-type]
+    imports.configure(session, actor=admin, job_id=job.id, data=data)
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+    done = runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id)
+    assert done is not None
+    assert done.status == "done", done.error
+    return done
+
+
+def outcomes(session: Session, job: ImportJob) -> dict[int, str]:
+    rows = session.execute(
+        select(ImportRow.row_number, ImportRow.outcome).where(
+            ImportRow.workspace_id == job.workspace_id, ImportRow.job_id == job.id
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("policy", "plan", "city"),
+    [("fill", "gold", "Paris"), ("overwrite", "silver", "Paris")],
+)
+def test_custom_fields_follow_the_merge_policy_and_a_second_run_changes_nothing(
+    session: Session,
+    admin: Actor,
+    fields: None,
+    make_session: sessionmaker[Session],
+    policy: str,
+    plan: str,
+    city: str,
+) -> None:
+    dee = make_user(
+        session, admin, full_name="Dee", email="dee@example.com", attributes={"plan": "gold"}
+    )
+    text = "Name,Email,Plan,City\nDee,dee@example.com,silver,Paris\nEve,eve@example.com,,Rome\n"
+    first = run_import(session, admin, make_session, text, group="One", policy=policy)
+    assert first.counts == {"updated": 1, "created": 1}
+    session.refresh(dee)
+    assert dee.attributes == {"plan": plan, "city": city}
+    eve = session.scalars(
+        select(User).where(User.workspace_id == admin.workspace_id, User.email == "eve@example.com")
+    ).one()
+    assert (eve.source, eve.attributes, eve.nicknames) == ("import", {"city": "Rome"}, [])
+    before = dee.updated_at
+    second = run_import(session, admin, make_session, text, group="Two", policy=policy)
+    assert second.counts == {"unchanged": 2}
+    session.refresh(dee)
+    assert dee.updated_at == before
+
+
+def test_an_empty_name_is_filled_and_a_set_one_is_kept(
+    session: Session, admin: Actor, fields: None, make_session: sessionmaker[Session]
+) -> None:
+    kim = make_user(session, admin, first_name="Kim", email="kim@example.com")
+    text = "Name,Email,Plan,City\nKimberly Ray,kim@example.com,,\n"
+    done = run_import(session, admin, make_session, text, group="Kept")
+    assert done.counts == {"unchanged": 1}
+    session.refresh(kim)
+    assert kim.full_name == "Kim"
+
+
+def test_a_person_reached_by_two_identifiers_in_one_batch_is_written_once(
+    session: Session, admin: Actor, fields: None, make_session: sessionmaker[Session]
+) -> None:
+    MAPPING["Phone"] = "phone"
+    try:
+        make_user(session, admin, full_name="Flo", email="flo@example.com", phone="+14155552671")
+        text = (
+            "Name,Email,Phone,Plan,City\nFlo,flo@example.com,,basic,\nFlo,,+1 415 555 2671,,Oslo\n"
+        )
+        done = run_import(session, admin, make_session, text, group="Twice")
+    finally:
+        del MAPPING["Phone"]
+    assert done.counts == {"updated": 1, "duplicate": 1}
+    assert outcomes(session, done) == {1: "updated", 2: "duplicate"}
+
+
+def test_the_import_writes_the_people_and_membership_events(
+    session: Session, admin: Actor, fields: None, make_session: sessionmaker[Session]
+) -> None:
+    old = make_user(session, admin, full_name="Old", email="old@example.com")
+    text = "Name,Email,Plan,City\nOld,old@example.com,pro,\nNew,new@example.com,,\nBad,,,\n"
+    done = run_import(session, admin, make_session, text, group="Events")
+    new = session.scalars(
+        select(User.id).where(
+            User.workspace_id == admin.workspace_id, User.email == "new@example.com"
+        )
+    ).one()
+    events: dict[str, list[Any]] = {}
+    for event in session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.workspace_id == admin.workspace_id)
+        .order_by(OutboxEvent.seq)
+    ):
+        events.setdefault(event.type, []).append(event.data)
+    imported = {
+        kind: [e["user_ids"] for e in events[kind] if e.get("reason") == "import"]
+        for kind in ("person.created", "person.updated")
+    }
+    assert imported == {
+        "person.created": [[ids.encode(new)]],
+        "person.updated": [[ids.encode(old.id)]],
+    }
+    added = [e for e in events["membership.added"] if e.get("group", {}).get("name") == "Events"]
+    assert added, events["membership.added"]
+    assert sorted(i for e in added for i in e["user_ids"]) == sorted(
+        [ids.encode(new), ids.encode(old.id)]
+    )
+    assert done.counts == {"updated": 1, "created": 1, "rejected": 1}
