@@ -15,12 +15,15 @@ included (so: everything the groups do, the re-evaluation, its writes and the fl
 entries), p50 and p99 over the updates; the reference's distribution is printed beside it, and
 the time spent in `dynamic.person_changed` itself is also recorded. The compiled rules are per
 process: they are built once before timing (that one-off compile is timed separately), so the
-figures are the steady state.
+figures are the steady state. Since the tail is made of the updates that move the person in or
+out of a group (about one in five), those are also given apart; with the garbage collector's
+pauses inside the timed updates and the load average, so a tail can be told from the machine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -92,6 +95,15 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
 
     spent: dict[str, float] = {}
     moved: list[int] = []
+    collecting: dict[str, float] = {"since": 0.0, "ms": 0.0}
+
+    def gc_pause(phase: str, info: dict[str, int]) -> None:
+        """Time the garbage collector took (its pauses show as tails), summed per update."""
+        if phase == "start":
+            collecting["since"] = time.perf_counter()
+        else:
+            collecting["ms"] += (time.perf_counter() - collecting["since"]) * 1000
+
     person_changed, directory_update = dynamic.person_changed, directory.update
 
     def timed(name: str, fn: Any, flush: bool = False) -> Any:
@@ -117,6 +129,7 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
         """Wall and CPU milliseconds (this process's CPU: on PostgreSQL the server's is apart),
         and the wall time spent in the directory's update and in `person_changed`."""
         spent.clear()
+        collecting["ms"] = 0.0
         with Session(engine) as session:
             pid = backend_pid(session.connection())
             server = server_cpu_ms(pid)
@@ -129,6 +142,7 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
             wall = (time.perf_counter() - start) * 1000
             times = {"wall": wall, "cpu": (time.process_time() - cpu) * 1000} | spent
             times["server_cpu"] = server_cpu_ms(pid) - server
+            times["gc"] = collecting["ms"]
             session.rollback()
         return times
 
@@ -139,6 +153,8 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
     )
     dynamic.person_changed = timed("groups", counted)  # type: ignore[assignment]
     directory.update = timed("directory", directory_update, flush=True)  # type: ignore[assignment]
+    gc.callbacks.append(gc_pause)
+    load_before = os.getloadavg()
     try:
         product: list[dict[str, float]] = []
         reference: list[dict[str, float]] = []
@@ -149,8 +165,10 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
                 if index >= WARMUP:
                     (product if with_groups else reference).append(times)
     finally:
+        gc.callbacks.remove(gc_pause)
         dynamic.person_changed = person_changed  # type: ignore[assignment]
         directory.update = directory_update  # type: ignore[assignment]
+    load_after = os.getloadavg()
     result: dict[str, Any] = {
         "groups": groups,
         "plan_rules": plan_rules,
@@ -158,6 +176,9 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
         "compile_ms": compile_ms,
         "setup": setup,
         "memberships_changed_per_update": statistics.mean(moved[WARMUP:]),
+        "load_average_1min": [load_before[0], load_after[0]],
+        "gc_ms_total": sum(t["gc"] for t in product),
+        "gc_ms_max": max(t["gc"] for t in product),
     }
     series = {
         "product": [t["wall"] for t in product],
@@ -169,6 +190,11 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
     # CPU, steadier than wall time on a shared machine: this process's per update, and the
     # server's as a mean (its clock ticks are too coarse for one update).
     series["added_cpu"] = [t["cpu"] - t["directory_cpu"] for t in product]
+    # The updates that moved the person in or out of a group: the tail is made of those.
+    moving = [t for t, n in zip(product, moved[WARMUP:], strict=True) if n]
+    if len(moving) >= 2:
+        series["added_moving"] = [t["wall"] - t["directory"] for t in moving]
+        series["added_cpu_moving"] = [t["cpu"] - t["directory_cpu"] for t in moving]
     for label, values in series.items():
         result[f"{label}_p50_ms"] = percentile(values, 50)
         result[f"{label}_p99_ms"] = percentile(values, 99)
@@ -197,6 +223,25 @@ def measure(engine: Any, backend: str, groups: int, updates: int) -> dict[str, A
     _common.line(
         "added CPU (this process)",
         f"p50 {result['added_cpu_p50_ms']:6.2f} ms   p99 {result['added_cpu_p99_ms']:6.2f} ms",
+    )
+    if "added_moving_p50_ms" in result:
+        _common.line(
+            f"added, the {len(moving)} updates that moved someone",
+            f"p50 {result['added_moving_p50_ms']:6.2f} ms   "
+            f"p99 {result['added_moving_p99_ms']:6.2f} ms",
+        )
+        _common.line(
+            "  their added CPU (this process)",
+            f"p50 {result['added_cpu_moving_p50_ms']:6.2f} ms   "
+            f"p99 {result['added_cpu_moving_p99_ms']:6.2f} ms",
+        )
+    _common.line(
+        "garbage collection in the updates",
+        f"{result['gc_ms_total']:6.1f} ms in all, at most {result['gc_ms_max']:5.2f} ms in one",
+    )
+    _common.line(
+        "load average (1 min) before / after",
+        f"{load_before[0]:.2f} / {load_after[0]:.2f}",
     )
     _common.line(
         "server CPU per update, mean",

@@ -70,44 +70,65 @@ def set_notifier(notify: Callable[[], None] | None) -> None:
     _notify = notify
 
 
+def build(*, workspace_id: int, event_type: str, data: dict[str, Any]) -> OutboxEvent:
+    """An outbox row, complete (id, order and time set), not yet in any session."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    return OutboxEvent(
+        workspace_id=workspace_id,
+        id=ids.new_id(),
+        seq=next_seq(),
+        type=event_type,
+        data=data,
+        created_at=utcnow(),
+    )
+
+
 def emit(
     session: Session, *, workspace_id: int, event_type: str, data: dict[str, Any]
 ) -> OutboxEvent:
     """Write an event to the outbox in the caller's transaction (`campaign.launched`, say).
 
     `data` must be JSON-ready; it is the `data` member of the delivered body."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {event_type!r}")
-    row = OutboxEvent(
-        workspace_id=workspace_id,
-        seq=next_seq(),
-        type=event_type,
-        data=data,
-        created_at=utcnow(),
-    )
+    row = build(workspace_id=workspace_id, event_type=event_type, data=data)
     session.add(row)
-    session.info[_PENDING] = True
+    written(session)
     return row
 
 
-def capture(session: Session, entry: AuditEntry) -> None:
-    """Write the outbox rows of an audit entry that is a webhook event (none for the others).
+def written(session: Session) -> None:
+    """Say that this transaction wrote outbox rows, for a caller that inserts them itself
+    (`events_of`): its commit wakes a delivery run."""
+    session.info[_PENDING] = True
 
-    An import records one entry per batch of people; it becomes one `person.created` and one
-    `person.updated` event listing that batch's people, so events cost an import little."""
+
+def capture(session: Session, entry: AuditEntry) -> None:
+    """Write the outbox rows of an audit entry that is a webhook event (none for the others)."""
+    rows = events_of(entry)
+    if rows:
+        session.add_all(rows)
+        written(session)
+
+
+def events_of(entry: AuditEntry) -> list[OutboxEvent]:
+    """The outbox rows of an audit entry: none, or its event; an import's batch entry gives
+    one `person.created` and one `person.updated` event listing the batch's people, so events
+    cost an import little."""
     workspace_id = entry.workspace_id
     if entry.action == "users.imported":
         after = entry.after or {}
         base: dict[str, Any] = {"actor": entry.actor_label, "origin": entry.origin}
         base["import"] = {"id": ids.encode(entry.target_id) if entry.target_id else None}
+        found = []
         for key, event_type in (("created", "person.created"), ("updated", "person.updated")):
             if after.get(key):
                 data = {**base, "user_ids": after[key], "reason": "import"}
-                emit(session, workspace_id=workspace_id, event_type=event_type, data=data)
-        return
+                found.append(build(workspace_id=workspace_id, event_type=event_type, data=data))
+        return found
     mapped = _FROM_AUDIT.get(entry.action)
-    if mapped is not None:
-        emit(session, workspace_id=workspace_id, event_type=mapped, data=_data(mapped, entry))
+    if mapped is None:
+        return []
+    return [build(workspace_id=workspace_id, event_type=mapped, data=_data(mapped, entry))]
 
 
 def _data(event_type: str, entry: AuditEntry) -> dict[str, Any]:

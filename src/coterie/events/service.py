@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coterie.actor import Actor
+from coterie.db import utcnow
 from coterie.errors import Forbidden
 from coterie.events import outbox
 from coterie.events.models import AuditEntry
+from coterie.ids import new_id
 
 
 def _plain(value: Any) -> Any:
@@ -40,8 +42,35 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(
+    entry = build(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label,
+        before=before,
+        after=after,
+    )
+    session.add(entry)
+    outbox.capture(session, entry)  # its webhook event, if it is one, in the same transaction
+    return entry
+
+
+def build(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The entry `record` adds, complete (id and time set), for a caller that writes the rows
+    itself in one statement (a person's rule-driven moves: `coterie.groups.moves`)."""
+    return AuditEntry(
         workspace_id=actor.workspace_id,
+        id=new_id(),
         actor_user_id=actor.user_id,
         actor_label=actor.label,
         origin=actor.origin.value,
@@ -51,10 +80,8 @@ def record(
         target_label=target_label[:300],
         before=_plain(before),
         after=_plain(after),
+        created_at=utcnow(),
     )
-    session.add(entry)
-    outbox.capture(session, entry)  # its webhook event, if it is one, in the same transaction
-    return entry
 
 
 def emit(session: Session, *, workspace_id: int, event_type: str, data: dict[str, Any]) -> None:

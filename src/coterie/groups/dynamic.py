@@ -30,8 +30,8 @@ from coterie.db import utcnow
 from coterie.directory.models import User
 from coterie.groups import graph
 from coterie.groups.catalog import GroupRule, people_catalog, record
-from coterie.groups.evaluation import move_person
 from coterie.groups.models import Group, Membership
+from coterie.groups.moves import move_person
 from coterie.rules import MEMBER_OF, FieldCatalog, FieldSpec, FieldType, Rule
 from coterie.rules.membership import is_member_of
 from coterie.rules.predicates import OneOf, Predicate, predicate

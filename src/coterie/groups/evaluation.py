@@ -2,9 +2,9 @@
 
 One statement deletes the stale members and one inserts the missing ones, in the caller's
 transaction: other readers see the old members until it commits, never a half-made group.
-The bookkeeping every membership change shares (kept counts, audit entries, and one person's
-rule-driven moves) is here too. docs/performance.md ("User Groups") has what this costs at a
-million people and why.
+The bookkeeping every membership change shares (kept counts, audit entries) is here too; one
+person's rule-driven moves are in `moves`. docs/performance.md ("User Groups") has what this
+costs at a million people and why.
 """
 
 from __future__ import annotations
@@ -15,29 +15,26 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Insert,
-    Row,
     String,
     Table,
-    Update,
-    any_,
-    bindparam,
     case,
     delete,
     exists,
     func,
     insert,
     literal,
-    or_,
+    literal_column,
     select,
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from coterie import ids
 from coterie.actor import Actor
@@ -227,113 +224,67 @@ def count_many(session: Session, *, workspace_id: int, deltas: Mapping[int, int]
         .values(
             member_count=g.member_count + step, subtree_member_count=g.subtree_member_count + step
         )
-        .returning(g.id, g.name, _in_tree(ws=workspace_id))
+        .returning(g.id, g.name, *tree_links(ws=workspace_id))
     ).all()
-    _forget_counts(session, workspace_id=workspace_id, group_ids=deltas)
-    _tree_counts(session, workspace_id=workspace_id, counted=counted)
+    forget_counts(session, workspace_id=workspace_id, group_ids=deltas)
+    tree_counts(session, workspace_id=workspace_id, counted=counted)
     return {row.id: row.name for row in counted}
 
 
-def _in_tree(*, ws: Any) -> ColumnElement[bool]:
-    """For a RETURNING of `groups`: the group has a parent or a subgroup."""
+def tree_links(*, ws: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """For a RETURNING of `groups`: its parent and one of its subgroups (None when it has none),
+    which say whether the group is in a hierarchy (`in_tree`).
+
+    Plain values, tested in Python: SQLite 3.40 answers `parent_id IS NOT NULL` wrongly in the
+    RETURNING of an UPDATE ... WHERE id IN (...), and SQLAlchemy renders RETURNING columns there
+    without their table, which would correlate the subquery with itself (hence `groups.id`)."""
     child = _GROUPS.alias("child")
-    has_child = exists().where(child.c.workspace_id == ws, child.c.parent_id == _GROUPS.c.id)
-    return (_GROUPS.c.parent_id.is_not(None) | has_child).label("in_tree")
+    outer: ColumnElement[Any] = literal_column(f"{_GROUPS.name}.id")
+    below = _Unlikely(child.c.parent_id == outer)
+    subgroup = select(child.c.id).where(child.c.workspace_id == ws, below).limit(1)
+    return _GROUPS.c.parent_id, subgroup.scalar_subquery().label("a_subgroup")
 
 
-def _tree_counts(session: Session, *, workspace_id: int, counted: Sequence[Row[Any]]) -> None:
-    """`hierarchy.counts_changed` for counted groups, skipped (a query spared on every person's
-    write) when none of them is in a hierarchy: then no other count depends on theirs."""
-    if any(row.in_tree for row in counted):
-        ids_ = [row.id for row in counted]
+class _Unlikely(FunctionElement[bool]):
+    """A test that is rarely true. SQLite's statistics of `(workspace_id, parent_id)` count the
+    NULL parents as one value of thousands of rows, so its planner scanned every group per row
+    returned (10 ms with 10,000 groups); `unlikely()` gets it the index. Elsewhere: the test.
+    (Untyped: typed Boolean, SQLAlchemy would compare it with 1 on SQLite, hiding the index.)"""
+
+    name = "unlikely"
+    inherit_cache = True
+
+
+@compiles(_Unlikely)
+def _as_is(element: _Unlikely, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unlikely, "sqlite")
+def _on_sqlite(element: _Unlikely, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"unlikely({compiler.process(element.clauses, **kw)})"
+
+
+def in_tree(row: Sequence[Any]) -> bool:
+    """A row of (id, name, parent_id, a_subgroup) is of a group with a parent or a subgroup."""
+    return row[2] is not None or row[3] is not None
+
+
+def tree_counts(session: Session, *, workspace_id: int, counted: Sequence[Sequence[Any]]) -> None:
+    """`hierarchy.counts_changed` for counted groups (rows of id, name, parent_id, a_subgroup),
+    skipped (a query spared on every person's write) when none of them is in a hierarchy: then
+    no other count depends on theirs."""
+    if any(in_tree(row) for row in counted):
+        ids_ = [row[0] for row in counted]
         hierarchy.counts_changed(session, workspace_id=workspace_id, group_ids=ids_)
 
 
-def _forget_counts(session: Session, *, workspace_id: int, group_ids: Iterable[int]) -> None:
+def forget_counts(session: Session, *, workspace_id: int, group_ids: Iterable[int]) -> None:
     """Expire the counts of the loaded groups: they changed in SQL, behind the ORM's back."""
     for group_id in group_ids:
         loaded = session.identity_map.get(identity_key(Group, (workspace_id, group_id)))
         if loaded is not None:
             session.expire(loaded, ["member_count", "subtree_member_count"])
-
-
-def move_person(
-    session: Session, *, actor: Actor, user: User, joined: Sequence[int], left: Sequence[int]
-) -> None:
-    """Store one person's rule-driven joins and leaves: memberships, counts and audit entries.
-
-    This runs inside every person write that moves someone, so it is kept to few round trips:
-    on PostgreSQL one statement (the membership writes as WITH queries of the count update,
-    prepared once), elsewhere three cached ones. The count update names the groups for the audit
-    entries, so they are not loaded.
-    """
-    if not joined and not left:
-        return
-    session.flush()  # the statements are Core: flush what the ORM would have first
-    moves = dict.fromkeys(joined, 1) | dict.fromkeys(left, -1)
-    now, workspace_id = utcnow(), user.workspace_id
-    if session.get_bind().dialect.name == "postgresql":
-        params = {"ws": workspace_id, "user": user.id, "joined": list(joined), "left": list(left)}
-        params |= {"by_id": actor.user_id, "by_label": actor.label[:200], "now": now}
-        counted = session.execute(_MOVES, params).all()
-        _forget_counts(session, workspace_id=workspace_id, group_ids=moves)
-        _tree_counts(session, workspace_id=workspace_id, counted=counted)
-        names = {row.id: row.name for row in counted}
-    else:
-        m = _MEMBERSHIPS.c
-        if joined:
-            row = {"workspace_id": workspace_id, "user_id": user.id, "source": "rule"}
-            row |= {"added_by_id": actor.user_id, "added_by_label": actor.label[:200]}
-            rows = [row | {"group_id": group_id, "added_at": now} for group_id in joined]
-            session.execute(insert(_MEMBERSHIPS), rows)
-        if left:
-            mine = (m.workspace_id == workspace_id) & (m.user_id == user.id)
-            session.execute(delete(_MEMBERSHIPS).where(mine, m.group_id.in_(left)))
-        names = count_many(session, workspace_id=workspace_id, deltas=moves)
-    for group_id, delta in moves.items():
-        if group_id in names:
-            added, removed = ([user.id], []) if delta > 0 else ([], [user.id])
-            audit_members(
-                session,
-                actor=actor,
-                group_id=group_id,
-                name=names[group_id],
-                added=added,
-                removed=removed,
-                reason="rule",
-            )
-
-
-def _moves() -> Update:
-    """PostgreSQL: a person joins the groups `:joined` and leaves `:left` (id arrays), and
-    their counts follow; returns the groups' ids and names. Bound parameters only, so it is
-    compiled once."""
-    m, g = _MEMBERSHIPS.c, _GROUPS.c
-    ws, user = bindparam("ws", type_=Id), bindparam("user", type_=Id)
-    now = bindparam("now", type_=UTCDateTime())
-    joined = bindparam("joined", type_=ARRAY(BigInteger()))
-    left = bindparam("left", type_=ARRAY(BigInteger()))
-    by = (bindparam("by_id", type_=Id), bindparam("by_label", type_=String()))
-    rows = select(ws, func.unnest(joined), user, literal("rule", String), *by, now)
-    columns = ["workspace_id", "group_id", "user_id", "source", "added_by_id"]
-    columns += ["added_by_label", "added_at"]
-    add = insert(_MEMBERSHIPS).from_select(columns, rows).returning(m.group_id)
-    mine = (m.workspace_id == ws) & (m.user_id == user)
-    remove = delete(_MEMBERSHIPS).where(mine, m.group_id == any_(left)).returning(m.group_id)
-    step = case((g.id == any_(joined), 1), else_=-1)
-    return (
-        update(_GROUPS)
-        .where(g.workspace_id == ws, or_(g.id == any_(joined), g.id == any_(left)))
-        # `updated_at` as its onupdate would set it: with WITH queries attached, SQLAlchemy
-        # binds that default as NULL.
-        .values(
-            member_count=g.member_count + step,
-            subtree_member_count=g.subtree_member_count + step,
-            updated_at=now,
-        )
-        .returning(g.id, g.name, _in_tree(ws=ws))
-        .add_cte(add.cte("joined_rows"), remove.cte("left_rows"))
-    )
 
 
 def record_changes(
@@ -395,9 +346,6 @@ def _record_chunks(
 
 def _chunks(encoded: list[str]) -> list[list[str]]:
     return [encoded[start : start + AUDIT_CHUNK] for start in range(0, len(encoded), AUDIT_CHUNK)]
-
-
-_MOVES = _moves()
 
 
 def _encoded(people: Sequence[int]) -> list[str]:
