@@ -1,4 +1,4 @@
-"""imports speed: reserved slot, filled by the work on it
+"""imports speed: no schema change (an unused slot, kept in the chain)
 
 Revision ID: 2026_12_04_0009
 Revises: 2026_12_04_0008

@@ -1,4 +1,4 @@
-"""groups speed: reserved slot, filled by the work on it
+"""groups speed: no schema change (an unused slot, kept in the chain)
 
 Revision ID: 2026_12_04_0010
 Revises: 2026_12_04_0009

@@ -1,4 +1,4 @@
-"""access reports: reserved slot, filled by the work on it
+"""access reports: no schema change (an unused slot, kept in the chain)
 
 Revision ID: 2026_12_04_0011
 Revises: 2026_12_04_0010

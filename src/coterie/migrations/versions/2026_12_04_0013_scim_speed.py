@@ -1,4 +1,4 @@
-"""scim speed: reserved slot, filled by the work on it
+"""scim speed: no schema change (an unused slot, kept in the chain)
 
 Revision ID: 2026_12_04_0013
 Revises: 2026_12_04_0012
