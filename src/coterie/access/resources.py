@@ -133,18 +133,16 @@ def update(session: Session, *, actor: Actor, resource_id: int, data: ResourceUp
         _unique(session, actor=actor, kind=resource.kind, name=data.name, exclude=resource.id)
     _apply(resource, data)
     session.flush()
-    old, new = audit.changes(before, _snapshot(resource))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="resource.updated",
-            target_type="resource",
-            target_id=resource.id,
-            target_label=resource.name,
-            before=old,
-            after=new,
-        )
+    audit.record_update(
+        session,
+        actor=actor,
+        action="resource.updated",
+        target_type="resource",
+        target_id=resource.id,
+        target_label=resource.name,
+        before=before,
+        after=_snapshot(resource),
+    )
     return resource
 
 

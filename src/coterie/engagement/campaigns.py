@@ -185,18 +185,16 @@ def update(session: Session, *, actor: Actor, campaign_id: int, data: CampaignUp
     _apply(session, actor=actor, campaign=campaign, data=data, creating=False)
     campaign.updated_at = utcnow()
     session.flush()
-    old, new = audit.changes(before, _snapshot(campaign, *targets(session, campaign=campaign)))
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="campaign.updated",
-            target_type="campaign",
-            target_id=campaign.id,
-            target_label=campaign.name,
-            before=old,
-            after=new,
-        )
+    audit.record_update(
+        session,
+        actor=actor,
+        action="campaign.updated",
+        target_type="campaign",
+        target_id=campaign.id,
+        target_label=campaign.name,
+        before=before,
+        after=_snapshot(campaign, *targets(session, campaign=campaign)),
+    )
     return campaign
 
 

@@ -97,18 +97,16 @@ def update(
         raise Invalid("The stop time must be after the start time", field="ends_at")
     settings.updated_at = utcnow()
     session.flush()
-    old, new = audit.changes(before, {name: getattr(settings, name) for name in _AUDITED})
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="group.member_settings_updated",
-            target_type="group",
-            target_id=group.id,
-            target_label=group.name,
-            before=old,
-            after=new,
-        )
+    audit.record_update(
+        session,
+        actor=actor,
+        action="group.member_settings_updated",
+        target_type="group",
+        target_id=group.id,
+        target_label=group.name,
+        before=before,
+        after={name: getattr(settings, name) for name in _AUDITED},
+    )
     return group, settings
 
 

@@ -96,6 +96,32 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def record_update(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int,
+    target_label: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """An audit entry of what an edit changed (`changes`), or none when it changed nothing."""
+    old, new = changes(before, after)
+    if new:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_label=target_label,
+            before=old,
+            after=new,
+        )
+
+
 def list_entries(
     session: Session,
     *,

@@ -92,19 +92,17 @@ def update(
         endpoint.active = given["active"]
     endpoint.updated_at = utcnow()
     after = {"url": endpoint.url, "event_types": endpoint.event_types, "active": endpoint.active}
-    old, new = audit.changes(before, after)
     session.flush()
-    if new:
-        audit.record(
-            session,
-            actor=actor,
-            action="webhook.updated",
-            target_type="webhook",
-            target_id=endpoint.id,
-            target_label=_label(endpoint),
-            before=old,
-            after=new,
-        )
+    audit.record_update(
+        session,
+        actor=actor,
+        action="webhook.updated",
+        target_type="webhook",
+        target_id=endpoint.id,
+        target_label=_label(endpoint),
+        before=before,
+        after=after,
+    )
     return endpoint
 
 
