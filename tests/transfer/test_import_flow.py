@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import python_calamine
+import xlsxwriter  # type: ignore[import-untyped]
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +25,7 @@ from coterie.errors import Conflict, Invalid, TooLarge
 from coterie.groups import service as groups
 from coterie.groups.models import Group, Membership
 from coterie.groups.schemas import GroupCreate
-from coterie.transfer import runner
+from coterie.transfer import runner, spreadsheets
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob
 from coterie.transfer.schemas import ImportConfigure
@@ -323,3 +327,60 @@ def test_dynamic_groups_take_in_the_people_the_import_touched(
     assert sorted(members) == [("Ann Lee", "rule"), ("Dee Kay", "rule")]
     assert gold.member_count == 2
     assert dee.attributes == {"plan": "gold"}  # filled: it had none
+
+
+class _CountingBook:
+    """A calamine workbook that counts the sheets parsed (the costly part of reading one)."""
+
+    parsed = 0
+
+    def __init__(self, book: python_calamine.CalamineWorkbook) -> None:
+        self._book = book
+
+    @classmethod
+    def from_path(cls, path: object) -> _CountingBook:
+        return cls(python_calamine.CalamineWorkbook.from_path(path))  # type: ignore[arg-type]
+
+    def __enter__(self) -> _CountingBook:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._book.close()
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("get_sheet_by_"):
+            type(self).parsed += 1
+        return getattr(self._book, name)
+
+
+def test_a_spreadsheet_is_parsed_once_at_upload_and_once_to_import(
+    session: Session,
+    admin: Actor,
+    data_dir: settings.Settings,
+    make_session: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "contacts.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Contacts")
+    for number, row in enumerate([("Name", "E-mail"), *_PEOPLE_ROWS]):
+        sheet.write_row(number, 0, row)
+    book.close()
+    calamine = SimpleNamespace(
+        CalamineWorkbook=_CountingBook,
+        CalamineError=python_calamine.CalamineError,
+        SheetVisibleEnum=python_calamine.SheetVisibleEnum,
+    )
+    monkeypatch.setattr(spreadsheets, "python_calamine", calamine)
+    monkeypatch.setattr(_CountingBook, "parsed", 0)
+    with path.open("rb") as file:
+        job = imports.upload(session, actor=admin, file_name=path.name, stream=file)
+    assert (job.headers, _CountingBook.parsed) == (["Name", "E-mail"], 1)
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+    done = run(make_session, job)
+    assert (done.rows_total, done.counts, _CountingBook.parsed) == (3, {"created": 3}, 2)
+
+
+_PEOPLE_ROWS = [("Ann Lee", "ann@example.com"), ("", ""), ("Bo Li", "bo@x.org"), ("Cy", "c@y.org")]

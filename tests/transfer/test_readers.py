@@ -39,12 +39,12 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 
 def detect(path: Path, **options: str) -> Source:
-    return readers.detect(path, file_name=path.name, max_expanded_bytes=LIMIT, **options)
+    return readers.detect(path, file_name=path.name, max_expanded_bytes=LIMIT, **options)[0]
 
 
 def read(path: Path, **options: str) -> tuple[Source, list[str], list[Row]]:
-    source = detect(path, **options)
-    return source, readers.headers(path, source), list(readers.rows(path, source))
+    source, headers = readers.detect(path, file_name=path.name, max_expanded_bytes=LIMIT, **options)
+    return source, headers, list(readers.rows(path, source))
 
 
 def cells(found: list[Row]) -> list[tuple[object, ...]]:

@@ -18,7 +18,7 @@ from coterie.directory.models import User
 from coterie.directory.schemas import FieldCreate
 from coterie.events.models import OutboxEvent
 from coterie.rules import FieldType
-from coterie.transfer import runner
+from coterie.transfer import runner, upserts
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob, ImportRow
 from coterie.transfer.schemas import ImportConfigure
@@ -168,3 +168,28 @@ def test_the_import_writes_the_people_and_membership_events(
         [ids.encode(new), ids.encode(old.id)]
     )
     assert done.counts == {"updated": 1, "created": 1, "rejected": 1}
+
+
+def test_sqlite_merges_each_matched_persons_custom_fields_once(
+    session: Session,
+    admin: Actor,
+    fields: None,
+    make_session: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL merges custom fields in SQL")
+    calls: list[str | None] = []
+    merge = upserts.merge_attributes
+
+    def counted(current: str | None, new: str | None, overwrite: int) -> str | None:
+        calls.append(current)
+        return merge(current, new, overwrite)
+
+    monkeypatch.setattr(upserts, "merge_attributes", counted)
+    for name in ("Dee", "Fay"):
+        make_user(session, admin, full_name=name, email=f"{name.lower()}@example.com")
+    text = "Name,Email,Plan,City\nDee,dee@example.com,gold,\nFay,fay@example.com,,Oslo\n"
+    done = run_import(session, admin, make_session, text, group="One")
+    assert done.counts == {"updated": 2}
+    assert len(calls) == 2  # the test of a change and the update read its result

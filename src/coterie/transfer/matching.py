@@ -162,8 +162,8 @@ class Matcher:
             clause, given = among(self._session, _USERS.c[kind], sorted(values))
             stmt = select(*_MATCHED).where(_USERS.c.workspace_id == self._workspace_id, clause)
             for user in self._session.execute(stmt, given):
-                for each in IDENTIFIERS:
-                    value = getattr(user, each)
+                # By position: the identifiers follow id and name in `_MATCHED`.
+                for each, value in zip(IDENTIFIERS, user[2:], strict=True):
                     if value is not None and value in wanted[each]:
                         found[(each, value)] = user
         return found

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import String
@@ -83,12 +82,9 @@ class Normalized:
 
     values: dict[str, Any]
     errors: tuple[tuple[str, str], ...]
-
-    @cached_property
-    def identifiers(self) -> dict[str, str]:
-        """The normalized identifiers present, by kind: how the import finds existing people."""
-        values = self.values
-        return {kind: values[kind] for kind in IDENTIFIER_TARGETS if kind in values}
+    # The normalized identifiers present, by kind: how the import finds existing people. Made
+    # with the row (a cached property's lock cost more than the dictionary, in every row).
+    identifiers: dict[str, str]
 
 
 class RowNormalizer:
@@ -172,7 +168,8 @@ class RowNormalizer:
             errors.append((_free(self._contact_headers, errors), NO_CONTACT))
         if attributes:
             values["attributes"] = attributes
-        return Normalized(values, tuple(errors))
+        identifiers = {kind: values[kind] for kind in IDENTIFIER_TARGETS if kind in values}
+        return Normalized(values, tuple(errors), identifiers)
 
 
 def _free(headers: list[str], errors: list[tuple[str, str]]) -> str:

@@ -12,24 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from coterie.errors import Invalid
 from coterie.transfer import spreadsheets, text_files
 from coterie.transfer.tables import Cell, Source
 
-__all__ = ["Cell", "Row", "Source", "count_rows", "detect", "headers", "rows"]
+__all__ = ["Cell", "Row", "Source", "Table", "count_rows", "detect", "rows"]
 
 ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-@dataclass(frozen=True)
-class Row:
-    """One data row, exactly as wide as the header; `problem` says what did not fit."""
+class Row(NamedTuple):
+    """One data row, exactly as wide as the header; `problem` says what did not fit. A named
+    tuple: made for every row of a file, a frozen dataclass cost a tenth of reading a sheet."""
 
     number: int
     cells: tuple[Cell, ...]
@@ -38,49 +38,74 @@ class Row:
 
 def detect(
     path: Path, *, file_name: str, sheet: str | None = None, max_expanded_bytes: int
-) -> Source:
-    """Recognise the file and check it can be read whole; raises Invalid or TooLarge if not."""
+) -> tuple[Source, list[str]]:
+    """Recognise the file, check it can be read whole and name its columns; raises Invalid or
+    TooLarge if not. A spreadsheet is parsed once for all three (see `Table`)."""
     with path.open("rb") as file:
         head = file.read(text_files.SAMPLE)
     if not head:
         raise Invalid(f"{file_name} is empty", field="file")
     if head.startswith(ZIP):
         kind = spreadsheets.zip_kind(path, file_name, max_expanded_bytes)
-        return spreadsheets.spreadsheet_source(path, kind, file_name, sheet)
+        source, header = spreadsheets.spreadsheet_source(path, kind, file_name, sheet)
+        return source, _names(header)
     if head.startswith(OLE2):
-        return spreadsheets.spreadsheet_source(path, "xls", file_name, sheet)
-    return text_files.csv_source(path, head, file_name)
+        source, header = spreadsheets.spreadsheet_source(path, "xls", file_name, sheet)
+        return source, _names(header)
+    source = text_files.csv_source(path, head, file_name)
+    return source, Table(path, source).headers()
 
 
-def headers(path: Path, source: Source) -> list[str]:
-    """The column names: stripped, an empty one named "Column N", repeated ones numbered."""
-    with closing(_records(path, source)) as records:
-        return _names(_header(records))
+class Table:
+    """An uploaded file opened to be read, as many times as a stage needs (count, then rows).
+
+    calamine parses a sheet only whole, which is most of the cost of reading a spreadsheet:
+    the sheet is parsed once, when the table is opened, and kept while it is read. A CSV file
+    is streamed again on each pass and never held in memory.
+    """
+
+    def __init__(self, path: Path, source: Source) -> None:
+        self.path, self.source = path, source
+        self._sheet = None if source.format == "csv" else spreadsheets.load(path, source)
+
+    def _records(self) -> Generator[list[Cell], None, None]:
+        """Every row that holds something, header included, as cleaned cells."""
+        if self._sheet is None:
+            return text_files.csv_records(self.path, self.source)
+        return spreadsheets.records(self._sheet)
+
+    def headers(self) -> list[str]:
+        """The column names: stripped, an empty one named "Column N", repeated ones numbered."""
+        with closing(self._records()) as records:
+            return _names(_header(records))
+
+    def rows(self, *, start: int = 0) -> Iterator[Row]:
+        """The data rows after the header, from data row `start + 1` on (to resume a job)."""
+        with closing(self._records()) as records:
+            width = len(_names(_header(records)))
+            for number, cells in enumerate(islice(records, start, None), start + 1):
+                if len(cells) == width:
+                    yield Row(number, tuple(cells), None)
+                else:
+                    yield _shape(number, cells, width)
+
+    def count(self) -> int:
+        """How many data rows `rows` yields (empty rows are not counted)."""
+        if self._sheet is not None:
+            return max(spreadsheets.count(self._sheet) - 1, 0)  # less the header
+        with closing(self._records()) as records:
+            _header(records)
+            return sum(1 for _ in records)
 
 
 def rows(path: Path, source: Source, *, start: int = 0) -> Iterator[Row]:
-    """The data rows after the header, from data row `start + 1` on (to resume a job)."""
-    with closing(_records(path, source)) as records:
-        width = len(_names(_header(records)))
-        for number, cells in enumerate(islice(records, start, None), start + 1):
-            if len(cells) == width:
-                yield Row(number, tuple(cells), None)
-            else:
-                yield _shape(number, cells, width)
+    """The data rows after the header, for a single pass over the file."""
+    return Table(path, source).rows(start=start)
 
 
 def count_rows(path: Path, source: Source) -> int:
-    """How many data rows `rows` yields (empty rows are not counted)."""
-    with closing(_records(path, source)) as records:
-        _header(records)
-        return sum(1 for _ in records)
-
-
-def _records(path: Path, source: Source) -> Generator[list[Cell], None, None]:
-    """Every row that holds something, header included, as cleaned cells."""
-    if source.format == "csv":
-        return text_files.csv_records(path, source)
-    return spreadsheets.sheet_records(path, source)
+    """How many data rows the file has, for a single pass over it."""
+    return Table(path, source).count()
 
 
 def _header(records: Iterator[list[Cell]]) -> list[Cell]:

@@ -57,11 +57,16 @@ def run(
         job.status = "running"
         job.started_at = job.started_at or utcnow()
         job.heartbeat_at = utcnow()
+        # One opening of the file for the count and the rows: a spreadsheet is parsed once.
+        table = readers.Table(file_path(job), source_of(job))
         if job.rows_total is None:
-            job.rows_total = readers.count_rows(file_path(job), source_of(job))
+            job.rows_total = table.count()
         session.commit()
     try:
-        _upsert_all(make_session, workspace_id=workspace_id, job_id=job_id, progress=progress)
+        _upsert_all(
+            make_session, table, workspace_id=workspace_id, job_id=job_id, progress=progress
+        )
+        del table  # a spreadsheet's parsed sheet is not kept through the final transaction
         with make_session() as session:
             job = session.get(ImportJob, (workspace_id, job_id))
             assert job is not None
@@ -89,6 +94,7 @@ def chunk_size(rows_left: int | None) -> int:
 
 def _upsert_all(
     make_session: sessionmaker[Session],
+    table: readers.Table,
     *,
     workspace_id: int,
     job_id: int,
@@ -101,7 +107,7 @@ def _upsert_all(
         region = workspaces.get(session, workspace_id=workspace_id).default_region
         # `start` made the job's new fields: they are among the workspace's fields now.
         plan = workers.Plan.of(job.mapping, job.headers, fields, (), region=region)
-        rows = readers.rows(file_path(job), source_of(job), start=job.rows_done)
+        rows = table.rows(start=job.rows_done)
         left = None if job.rows_total is None else job.rows_total - job.rows_done
         size = chunk_size(left)
         processes = workers.worker_count(left)

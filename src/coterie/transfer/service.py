@@ -106,8 +106,7 @@ def upload(
     target = imports_root() / key
     saved = uploads.save(stream, target, limit=limit)
     try:
-        source = readers.detect(target, file_name=name, max_expanded_bytes=EXPANSION_LIMIT)
-        headers = readers.headers(target, source)
+        source, headers = readers.detect(target, file_name=name, max_expanded_bytes=EXPANSION_LIMIT)
         fields = workspace_fields(session, workspace_id=actor.workspace_id)
         job = ImportJob(
             workspace_id=actor.workspace_id,
@@ -196,14 +195,13 @@ def configure(session: Session, *, actor: Actor, job_id: int, data: ImportConfig
     given = data.model_fields_set
     fields = workspace_fields(session, workspace_id=actor.workspace_id)
     if "sheet" in given and data.sheet and data.sheet != job.sheet:
-        source = readers.detect(
+        source, job.headers = readers.detect(
             file_path(job),
             file_name=job.file_name,
             sheet=data.sheet,
             max_expanded_bytes=EXPANSION_LIMIT,
         )
         job.sheet = source.sheet
-        job.headers = readers.headers(file_path(job), source)
         job.mapping = mapping.suggest(job.headers, fields)
     if data.new_fields is not None:
         job.new_fields = [f.model_dump(mode="json") for f in data.new_fields]

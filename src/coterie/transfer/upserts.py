@@ -125,10 +125,11 @@ def merge_matched(
     dialect = session.get_bind().dialect.name
     overwrite = job.merge_policy == "overwrite"
     merged = {name: _merged_column(name, overwrite=overwrite) for name in columns}
-    if attributes:
-        if dialect == "sqlite":
-            _register_sqlite_merge(session)
-        merged["attributes"] = _merged_attributes(dialect, overwrite=overwrite)
+    if attributes and dialect == "sqlite":
+        _merge_sqlite_attributes(session, job, overwrite=overwrite)
+        merged["attributes"] = "s.attributes"
+    elif attributes:
+        merged["attributes"] = _merged_attributes(overwrite=overwrite)
     if not merged:
         return []
     changed = " OR ".join(f"({sql}) IS DISTINCT FROM u.{name}" for name, sql in merged.items())
@@ -178,17 +179,32 @@ def _merged_column(name: str, *, overwrite: bool) -> str:
     return f"CASE WHEN {empty} THEN COALESCE(s.{name}, u.{name}) ELSE u.{name} END"
 
 
-def _merged_attributes(dialect: str, *, overwrite: bool) -> str:
-    """The custom fields after the merge: each of the row's values replaces the person's
-    (overwrite) or is set where the person has none, an empty text or an empty list (fill)."""
-    if dialect == "sqlite":
-        return f"coterie_merge_attributes(u.attributes, s.attributes, {int(overwrite)})"
+def _merged_attributes(*, overwrite: bool) -> str:
+    """The custom fields after the merge (PostgreSQL): each of the row's values replaces the
+    person's (overwrite) or is set where the person has none, an empty text or an empty list
+    (fill)."""
     if overwrite:
         return "u.attributes || COALESCE(s.attributes, '{}')"
     return (
         "u.attributes || COALESCE((SELECT jsonb_object_agg(e.key, e.value)"
         " FROM jsonb_each(s.attributes) AS e"
         " WHERE COALESCE(u.attributes -> e.key, 'null') IN ('null', '\"\"', '[]')), '{}')"
+    )
+
+
+def _merge_sqlite_attributes(session: Session, job: ImportJob, *, overwrite: bool) -> None:
+    """SQLite: the matched rows' stage `attributes` replaced by the person's custom fields after
+    the merge, computed once by `merge_attributes` (which the test of a change and the update
+    then read as text, instead of calling it twice a person)."""
+    connection = cast(sqlite3.Connection, session.connection().connection.dbapi_connection)
+    connection.create_function("coterie_merge_attributes", 3, merge_attributes, deterministic=True)
+    session.execute(
+        text(
+            "UPDATE import_stage AS s SET attributes = (SELECT coterie_merge_attributes("
+            f"u.attributes, s.attributes, {int(overwrite)}) FROM users u"
+            " WHERE u.workspace_id = :ws AND u.id = s.user_id) WHERE s.outcome = 'matched'"
+        ).bindparams(bindparam("ws", type_=Id)),
+        {"ws": job.workspace_id},
     )
 
 
@@ -203,11 +219,6 @@ def merge_attributes(current: str | None, new: str | None, overwrite: int) -> st
         if overwrite or after.get(key) in (None, "", []):
             after[key] = value
     return current if after == before else json.dumps(after)
-
-
-def _register_sqlite_merge(session: Session) -> None:
-    connection = cast(sqlite3.Connection, session.connection().connection.dbapi_connection)
-    connection.create_function("coterie_merge_attributes", 3, merge_attributes, deterministic=True)
 
 
 def record_outcomes(session: Session, job: ImportJob) -> None:
