@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
@@ -141,6 +141,21 @@ def workspace(session: Session) -> Workspace:
 @pytest.fixture
 def admin(workspace: Workspace) -> Actor:
     return actors.system(workspace.id, label="test admin")
+
+
+@pytest.fixture
+def sql(session: Session) -> Iterator[list[str]]:
+    """The SQL the test's connection runs through SQLAlchemy while the test watches, one line
+    each (raw statements on the driver's connection, `db.Prepared`, are not seen)."""
+    seen: list[str] = []
+    connection = session.connection()
+
+    def note(*args: Any) -> None:
+        seen.append(" ".join(args[2].split()))
+
+    event.listen(connection, "before_cursor_execute", note)
+    yield seen
+    event.remove(connection, "before_cursor_execute", note)
 
 
 def make_user(session: Session, actor: Actor, **fields: Any) -> Any:

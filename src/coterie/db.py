@@ -14,7 +14,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -118,33 +127,58 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
+# SQL, positional parameter names, fixed parameter values, result converters by column.
+_Compiled = tuple[str, list[str], dict[str, Any], list[tuple[int, Any]]]
+
+
 class Prepared:
-    """A fixed Core statement compiled once per dialect and run on the session's DBAPI
-    connection, for the few hot reads (access checks, the group tree) where SQLAlchemy's
-    per-call execution context and row objects cost more than the query. It runs in the
-    session's transaction, after flushing the session as an ORM query would; parameters are
-    the statement's `bindparam` names; rows come back as plain tuples.
+    """A fixed Core statement compiled once per dialect and run on the DBAPI connection, for the
+    few hot reads (access checks, the group tree, SCIM's token with the people it reads) where
+    SQLAlchemy's per-call execution context and row objects cost more than the query. It runs
+    in a session's transaction, after flushing the session as an ORM query would, or on a
+    connection; parameters are the statement's `bindparam` names; rows come back as plain
+    tuples, their values as the driver gives them, or with `convert` as SQLAlchemy's column
+    types would (JSON text decoded and naive times made UTC on SQLite, times in UTC on
+    PostgreSQL).
     """
 
-    def __init__(self, statement: Any) -> None:
-        self.statement = statement
-        self._by_dialect: dict[str, tuple[str, list[str], dict[str, Any]]] = {}
+    def __init__(self, statement: Any, *, convert: bool = False) -> None:
+        self.statement, self.convert = statement, convert
+        self._by_dialect: dict[str, _Compiled] = {}
 
-    def _compiled(self, dialect: Dialect) -> tuple[str, list[str], dict[str, Any]]:
+    def _compiled(self, dialect: Dialect) -> _Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             fixed = {name: bind.effective_value for name, bind in compiled.binds.items()}
-            found = (str(compiled), list(compiled.positiontup or ()), fixed)
+            columns = self.statement.selected_columns if self.convert else ()
+            processors = [
+                (i, processor)
+                for i, column in enumerate(columns)
+                if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            ]
+            found = (str(compiled), list(compiled.positiontup or ()), fixed, processors)
             self._by_dialect[dialect.name] = found
         return found
 
-    def rows(self, session: Session, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        session.flush()
-        connection = session.connection()
-        sql, order, fixed = self._compiled(connection.dialect)
+    def rows(self, source: Session | Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows, on the session's connection (after a flush) or on a connection."""
+        if isinstance(source, Session):
+            source.flush()
+        connection = source.connection() if isinstance(source, Session) else source
+        sql, order, fixed, processors = self._compiled(connection.dialect)
         values = fixed | params
         driver: Any = connection.connection.driver_connection
         if connection.dialect.name == "postgresql":
-            return list(driver.execute(sql, values, prepare=True).fetchall())
-        return list(driver.execute(sql, [values[name] for name in order]).fetchall())
+            found = driver.execute(sql, values, prepare=True).fetchall()
+        else:
+            found = driver.execute(sql, [values[name] for name in order]).fetchall()
+        if not processors:
+            return list(found)
+        rows = []
+        for row in found:
+            row = list(row)
+            for i, processor in processors:
+                row[i] = processor(row[i])
+            rows.append(tuple(row))
+        return rows

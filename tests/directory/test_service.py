@@ -3,16 +3,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
 from coterie.actor import Actor, Origin, Role
 from coterie.directory import forms, listing
 from coterie.directory import service as users
+from coterie.directory.models import User
 from coterie.directory.schemas import FieldCreate, UserCreate, UserUpdate
 from coterie.errors import Conflict, Forbidden, Invalid, NotFound
-from coterie.events.models import AuditEntry
+from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.rules import FieldType, parse_filter
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
@@ -47,6 +48,48 @@ def test_duplicate_identifier_names_the_existing_person(session: Session, admin:
     assert caught.value.extra["existing_name"] == "Ada Lovelace"
     assert caught.value.extra["field"] == "phone"
     assert first.id != 0
+
+
+def test_a_new_person_is_one_insert_that_also_checks_their_identifiers(
+    session: Session, admin: Actor, sql: list[str]
+) -> None:
+    make_user(session, admin, full_name="Ada Lovelace", email="ada@example.com")
+    sql.clear()
+    bob = users.create(
+        session, actor=admin, data=UserCreate(full_name="Bob", email="bob@example.com")
+    )
+    assert sql[0].startswith("INSERT INTO users")  # nothing looked up first
+    assert not [s for s in sql if s.startswith("SELECT")]  # nor read back after
+    assert (bob.email, bob.role, bob.status, bob.nicknames, bob.ring_phone) == (
+        "bob@example.com",
+        "none",
+        "active",
+        [],
+        None,
+    )
+    assert not [s for s in sql if s.startswith("SELECT")]  # every column was loaded
+    stored = session.execute(select(User.__table__).where(User.id == bob.id)).one()._asdict()
+    assert stored == {c: getattr(bob, c) for c in stored}
+
+    with pytest.raises(Conflict) as caught:
+        users.create(session, actor=admin, data=UserCreate(full_name="C", email="ADA@example.com"))
+    assert (caught.value.extra["field"], caught.value.extra["existing_name"]) == (
+        "email",
+        "Ada Lovelace",
+    )
+    named_c = select(func.count()).select_from(User).where(User.full_name == "C")
+    assert session.scalar(named_c) == 0
+    # The taken identifier wrote nothing and broke nothing: the transaction goes on.
+    dan = users.create(session, actor=admin, data=UserCreate(full_name="Dan", phone="07911123456"))
+    assert dan.phone == "+447911123456"  # the region was read for the phone number
+    actions = select(AuditEntry.action, AuditEntry.target_id).where(
+        AuditEntry.workspace_id == admin.workspace_id, AuditEntry.action == "user.created"
+    )
+    assert {row.target_id for row in session.execute(actions)} >= {bob.id, dan.id}
+    events = select(func.count()).where(
+        OutboxEvent.workspace_id == admin.workspace_id, OutboxEvent.type == "person.created"
+    )
+    assert session.scalar(events) == 3  # Ada, Bob, Dan
 
 
 def test_same_identifier_in_two_workspaces_is_two_people(session: Session, admin: Actor) -> None:

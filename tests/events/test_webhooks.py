@@ -296,3 +296,25 @@ def test_emit_is_for_events_without_an_audit_entry(session: Session, admin: Acto
     with pytest.raises(ValueError, match="unknown webhook event type"):
         events.emit(session, workspace_id=admin.workspace_id, event_type="nope", data={})
     assert outbox_types(session, admin.workspace_id) == ["campaign.launched"]
+
+
+def test_an_entry_and_its_event_are_written_at_once(
+    session: Session, admin: Actor, sql: list[str]
+) -> None:
+    """Not left to the unit of work (every change pays for them); on PostgreSQL in one
+    statement."""
+    sql.clear()
+    person = make_user(session, admin, full_name="Ann Lee")
+    assert not session.new
+    entries = [s for s in sql if "INSERT INTO audit_entries" in s]
+    events = [s for s in sql if "INSERT INTO webhook_events" in s]
+    if session.get_bind().dialect.name == "postgresql":
+        assert len(entries) == 1
+        assert entries == events
+    else:
+        assert (len(entries), len(events)) == (1, 1)
+    mine = OutboxEvent.workspace_id == admin.workspace_id
+    row = session.execute(select(OutboxEvent.type, OutboxEvent.data).where(mine)).one()
+    assert row.type == "person.created"
+    assert row.data["user"]["id"] == ids.encode(person.id)
+    assert row.data["user"]["full_name"] == "Ann Lee"

@@ -59,8 +59,10 @@ def scim_client(session: Session, admin: Actor) -> Scim:
     mounted = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/scim/v2")
 
     def request_session() -> Iterator[Session]:
-        yield session
-        session.rollback()  # what the request did not commit, as a real request
+        try:
+            yield session
+        finally:  # what the request did not commit, as a real request (a failed one too)
+            session.rollback()
 
     mounted.app.dependency_overrides[protocol.db_session] = request_session  # type: ignore[attr-defined]
     _, secret = scim_tokens.create(session, actor=admin, name="okta")

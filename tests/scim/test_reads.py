@@ -1,28 +1,38 @@
 """The lean read path of SCIM Users: the resource built as a dict says what the scim2-models
-User would, the workspace's fields are cached only as long as they are unchanged, and a read
-costs two statements (the token with its workspace, the person with their SCIM document)."""
+User would, the workspace's fields are cached only as long as they are unchanged, and a hot
+read is one statement (the token with its workspace, and the people with their SCIM documents)
+that refuses a revoked token at once and sees only the token's workspace."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from scim2_models import Context
-from sqlalchemy import event
+from sqlalchemy import bindparam, event
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from coterie import ids
+from coterie import actor as actors
+from coterie import db, ids, settings
 from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
+from coterie.app import create_app
 from coterie.directory.forms import create_field, update_field
 from coterie.directory.schemas import FieldCreate, FieldUpdate
+from coterie.scim import people as scim_people
+from coterie.scim import users
 from coterie.scim.reads import HotRead, hot_read
 from coterie.scim.users import Call
+from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
-from tests.scim.conftest import Scim
+from tests.scim.conftest import Scim, scim_client
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 COTERIE = "urn:coterie:params:scim:schemas:extension:workspace:2.0:User"
@@ -137,7 +147,9 @@ def test_a_field_made_after_a_read_is_known_to_the_next_request(
 
 
 @pytest.fixture
-def statements(session: Session) -> Iterator[list[str]]:
+def statements(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The statements a request runs: through SQLAlchemy, and as `db.Prepared` on the DBAPI
+    connection (which SQLAlchemy's events do not see)."""
     seen: list[str] = []
     connection = session.connection()
 
@@ -146,26 +158,42 @@ def statements(session: Session) -> Iterator[list[str]]:
         if verb not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):  # the test's transaction
             seen.append(verb)
 
+    def prepared(self: db.Prepared, session: Session, params: dict[str, Any]) -> Any:
+        seen.append(str(self.statement).split()[0])
+        return rows(self, session, params)
+
+    rows = db.Prepared.rows
+    monkeypatch.setattr(db.Prepared, "rows", prepared)
     event.listen(connection, "before_cursor_execute", count)
     yield seen
     event.remove(connection, "before_cursor_execute", count)
 
 
-def test_a_read_by_id_is_two_statements_and_a_name_lookup_three(
+def test_a_hot_read_is_one_statement_with_the_token_check(
     scim: Scim, statements: list[str]
 ) -> None:
     created = scim.user("ann", emails=[{"value": "ann@example.com"}])
     statements.clear()
     assert scim.get(f"/Users/{created['id']}").status_code == 200
-    assert statements == ["SELECT", "SELECT"]
+    assert statements == ["SELECT"]
     statements.clear()
     found = scim.get("/Users", params={"filter": 'userName eq "ANN"'})
     assert [r["id"] for r in found.json()["Resources"]] == [created["id"]]
     assert found.json()["totalResults"] == 1
-    assert statements == ["SELECT", "SELECT", "SELECT"]
+    assert statements == ["SELECT"]
     statements.clear()
     missing = scim.get(f"/Users/{ids.encode(ids.new_id())}")
     assert missing.status_code == 404
+    assert statements == ["SELECT"]
+    # through the routes (attributes picked): the token, then the person or the lookup
+    statements.clear()
+    picked = scim.get(f"/Users/{created['id']}", params={"attributes": "userName"})
+    assert picked.json()["userName"] == "ann"
+    assert statements == ["SELECT", "SELECT"]
+    statements.clear()
+    picked = scim.get("/Users", params={"filter": 'userName eq "ANN"', "attributes": "userName"})
+    assert [r["userName"] for r in picked.json()["Resources"]] == ["ann"]
+    assert statements == ["SELECT", "SELECT"]
 
 
 def test_the_hot_reads_check_the_token_every_time_and_answer_like_their_routes(
@@ -233,3 +261,75 @@ def test_which_requests_are_hot_reads(
         "query_string": query.encode(),
     }
     assert hot_read(scope) == expected
+
+
+def test_a_hot_read_finds_nobody_of_another_workspace_and_checks_the_token_first(
+    scim: Scim, session: Session
+) -> None:
+    created = scim.user("ann", emails=[{"value": "ann@example.com"}])
+    unnamed = scim.post("/Users", {"userName": "bob@example.com"}).json()
+    other = workspaces.create(session, slug=f"o-{secrets.token_hex(3)}", name="Other")
+    theirs = scim_client(session, actors.system(other.id))
+    assert theirs.get(f"/Users/{created['id']}").status_code == 404
+    for name in ("ann", "ANN", "bob@example.com", created["id"], unnamed["id"]):
+        found = theirs.get("/Users", params={"filter": f'userName eq "{name}"'}).json()
+        assert (found["totalResults"], found["Resources"]) == (0, [])
+    assert scim.get("/Users", params={"filter": 'userName eq "ann"'}).json()["totalResults"] == 1
+    wrong = {"Authorization": "Bearer scim_nothing"}
+    for path in (f"/Users/{created['id']}", "/Users/notanid", f"/Users/{ids.encode(ids.new_id())}"):
+        assert scim.get(path, headers=wrong).status_code == 401
+    assert (
+        scim.get("/Users", params={"filter": 'userName eq "ann"'}, headers=wrong).status_code == 401
+    )
+    missing = scim.get("/Users/notanid")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "No User with id notanid")
+
+
+def test_the_hot_reads_run_on_a_pooled_connection_of_their_own(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the tests' session (as in production): committed data, a revoked token refused
+    at once, and every connection given back to the pool."""
+    monkeypatch.setenv("COTERIE_DATABASE_URL", database_url)
+    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
+    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker)
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        with db.get_sessionmaker()() as session:
+            workspace = workspaces.create(session, slug=f"h-{secrets.token_hex(3)}", name="Hot")
+            admin = actors.system(workspace.id)
+            token, secret = scim_tokens.create(session, actor=admin, name="hot")
+            session.commit()
+        client = TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"}
+        created = client.post("/scim/v2/Users", json=body).json()
+        scim_people._SCHEMAS.clear()  # the read loads the fields itself, on its connection
+        assert client.get(f"/scim/v2/Users/{created['id']}").json() == created
+        lookup = {"filter": 'userName eq "Ann"'}
+        assert client.get("/scim/v2/Users", params=lookup).json()["Resources"] == [created]
+        assert client.get(f"/scim/v2/Users/{ids.encode(ids.new_id())}").status_code == 404
+        with db.get_sessionmaker()() as session:
+            scim_tokens.revoke(session, actor=admin, token_id=token.id)
+            session.commit()
+        assert client.get(f"/scim/v2/Users/{created['id']}").status_code == 401
+        assert client.get("/scim/v2/Users", params=lookup).status_code == 401
+        assert db.get_engine().pool.checkedout() == 0
+    finally:
+        db.get_engine().dispose()
+        for cached in caches:
+            cached.cache_clear()
+
+
+def test_a_prepared_read_converts_its_columns_as_sqlalchemy_would(
+    scim: Scim, session: Session, admin: Actor
+) -> None:
+    created = scim.user("ann", emails=[{"value": "ann@example.com"}], nickName="Annie")
+    statement = users.person_by_id(bindparam("ws"))
+    params = {"ws": admin.workspace_id, "id": ids.decode(created["id"])}
+    expected = tuple(session.execute(statement, params).one())
+    assert isinstance(expected[-2], dict)  # the SCIM document, and UTC times
+    assert expected[-1].utcoffset() == timedelta(0)
+    prepared = db.Prepared(statement, convert=True)
+    assert prepared.rows(session, params) == [expected]
+    assert prepared.rows(session.connection(), params) == [expected]

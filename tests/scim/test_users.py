@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
@@ -214,6 +214,19 @@ def test_duplicates_are_409_uniqueness(scim: Scim) -> None:
         answer = scim.post("/Users", body)
         assert answer.status_code == 409, body
         assert answer.json()["scimType"] == "uniqueness"
+
+
+def test_a_taken_user_name_leaves_no_person_behind(scim: Scim, session: Session) -> None:
+    """The person is written before their document, whose insert finds the name taken: the
+    409 names the holder and the request's transaction is rolled back whole."""
+    ann = scim.user("ann")
+    people = select(func.count()).select_from(User)
+    before = session.scalar(people)
+    answer = scim.post("/Users", {"userName": "Ann", "emails": [{"value": "x@example.com"}]})
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == f"userName Ann already belongs to {ann['id']}"
+    assert session.scalar(people) == before
+    assert scim.user("x", emails=[{"value": "x@example.com"}])["userName"] == "x"
 
 
 def test_people_made_elsewhere_are_users_too(scim: Scim, session: Session, admin: Actor) -> None:

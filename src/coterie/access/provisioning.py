@@ -9,10 +9,11 @@ a workspace, compared case-insensitively (RFC 7643 §4.1.1).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKeyConstraint, String, Table, UniqueConstraint, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from coterie import ids
 from coterie.db import Base, Id, Json, UTCDateTime, utcnow
@@ -50,6 +51,18 @@ class ScimGroup(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+_SCIM_USERS = cast(Table, ScimUser.__table__)
+# A new person's document: one insert, which the name's unique index checks (nothing is written
+# when the name is taken, and only then is its holder looked up).
+_INSERT_NEW = {  # its row count says whether it wrote
+    name: module.insert(_SCIM_USERS)
+    .on_conflict_do_nothing()
+    .execution_options(preserve_rowcount=True)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_COLUMNS = tuple(_SCIM_USERS.columns.keys())
+
+
 def user_profile(session: Session, *, workspace_id: int, user_id: int) -> ScimUser | None:
     return session.get(ScimUser, (workspace_id, user_id))
 
@@ -72,9 +85,23 @@ def save_user(
     user_id: int,
     user_name: str,
     document: dict[str, Any],
+    new: bool = False,
 ) -> ScimUser:
-    """Store a person's SCIM userName and document; 409 when the name is another person's."""
+    """Store a person's SCIM userName and document; 409 when the name is another person's.
+
+    `new`: the person was just created, so has no document yet (it is inserted, not looked up)."""
     key = user_name.casefold()
+    if new:
+        created = ScimUser(
+            workspace_id=workspace_id,
+            user_id=user_id,
+            user_name=user_name,
+            user_name_key=key,
+            document=document,
+            updated_at=utcnow(),
+        )
+        if _inserted(session, created):
+            return created
     stmt = select(ScimUser).where(
         ScimUser.workspace_id == workspace_id,
         or_(ScimUser.user_name_key == key, ScimUser.user_id == user_id),
@@ -95,6 +122,19 @@ def save_user(
     profile.updated_at = utcnow()
     session.flush()
     return profile
+
+
+def _inserted(session: Session, profile: ScimUser) -> bool:
+    """Insert a new document, then hold it in the session as if loaded; False (nothing
+    written) when its name or person has one already."""
+    session.flush()  # the person, if the unit of work still holds them
+    connection = session.connection()
+    row = {column: getattr(profile, column) for column in _COLUMNS}
+    if not connection.execute(_INSERT_NEW[connection.dialect.name], row).rowcount:
+        return False
+    make_transient_to_detached(profile)
+    session.add(profile)
+    return True
 
 
 def group_profile(session: Session, *, workspace_id: int, group_id: int) -> ScimGroup | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from coterie import ids
 from coterie.actor import Actor, Role
@@ -21,6 +25,37 @@ from coterie.workspaces import service as workspaces
 _AUDITED = [
     n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")
 ]
+_USERS = cast(Table, User.__table__)
+# A new person is one insert that checks their identifiers too: when one is taken (any unique
+# index), it writes nothing, and only then is the holder looked up to name them in the 409.
+_INSERT_NEW = {  # its row count says whether it wrote
+    name: module.insert(_USERS).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _python_defaults(table: Table) -> dict[str, Callable[[], Any]]:
+    """The Python-side default of each column that has one, as the ORM would apply it."""
+    found: dict[str, Callable[[], Any]] = {}
+    for column in table.columns:
+        default = column.default
+        if isinstance(default, CallableColumnDefault):
+            found[column.key] = partial(_call, default.arg)
+        elif isinstance(default, ScalarElementColumnDefault):
+            found[column.key] = partial(_same, default.arg)
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _call(wrapped: Callable[[Any], Any]) -> Any:
+    return wrapped(None)  # SQLAlchemy wraps a default taking no argument in one taking a context
+
+
+_DEFAULTS = _python_defaults(_USERS)
+_COLUMNS = tuple(_USERS.columns.keys())
 
 
 def require_write(actor: Actor) -> None:
@@ -56,9 +91,13 @@ def workspace_fields(session: Session, *, workspace_id: int) -> list[Field]:
     )
 
 
-def _normalized(data: UserFields, *, region: str) -> dict[str, Any]:
+# What needs the workspace's phone region to be stored: phone numbers, and custom fields (a
+# phone-type one). Other writes do not read the workspace.
+_REGIONAL = ("phone", "whatsapp", "ring_phone", "attributes")
+
+
+def _normalized(given: dict[str, Any], *, region: str) -> dict[str, Any]:
     """The given fields in stored form; every problem reported at once, each naming its field."""
-    given = data.model_dump(exclude_unset=True)
     problems: list[FieldError] = []
     for kind in (*IDENTIFIERS, "ring_phone"):
         raw = given.get(kind)
@@ -106,29 +145,30 @@ def _check_unique(
 
 
 def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, creating: bool) -> None:
-    workspace = workspaces.get(session, workspace_id=actor.workspace_id)
-    values = _normalized(data, region=workspace.default_region)
+    """Check and set the given fields; a person being created has their identifiers checked by
+    their insert (`_insert`), one being changed here."""
+    given = data.model_dump(exclude_unset=True)
+    region = ""
+    if any(given.get(name) for name in _REGIONAL):
+        region = workspaces.get(session, workspace_id=actor.workspace_id).default_region
+    values = _normalized(given, region=region)
     own_password = values.keys() == {"password"} and actor.user_id == user.id and not creating
     if ("role" in values or "password" in values) and not actor.is_admin and not own_password:
         raise Forbidden("Only admins can change roles and passwords of others")
     attributes = values.pop("attributes", None)
-    if attributes is not None:
+    if attributes:
         stored = fields.coerce_attributes(
             workspace_fields(session, workspace_id=actor.workspace_id),
             attributes,
-            region=workspace.default_region,
+            region=region,
         )
         merged = {**user.attributes, **stored}
         user.attributes = {k: v for k, v in merged.items() if v is not None}
     password = values.pop("password", None)
     if password is not None:
         user.password_hash = passwords.hash_password(password)
-    _check_unique(
-        session,
-        workspace_id=actor.workspace_id,
-        values=values,
-        exclude=None if creating else user.id,
-    )
+    if not creating:
+        _check_unique(session, workspace_id=actor.workspace_id, values=values, exclude=user.id)
     for name, value in values.items():
         setattr(user, name, value)
     if not user.full_name:
@@ -154,12 +194,30 @@ def _flush(session: Session, *, workspace_id: int, user: User) -> None:
         raise Conflict("Another person already has one of these identifiers") from exc
 
 
+def _insert(session: Session, *, user: User) -> None:
+    """Write a new person in one statement (no unit of work: this is every adapter's create)
+    and put them in the session as if loaded; 409 naming the holder of a taken identifier."""
+    state = user.__dict__
+    for key in _COLUMNS:
+        if key not in state:  # stored as a loaded row's values are: marked loaded below
+            default = _DEFAULTS.get(key)
+            state[key] = None if default is None else default()
+    row = {key: state[key] for key in _COLUMNS}
+    session.flush()  # what the ORM would write first (the insert is Core)
+    connection = session.connection()
+    if not connection.execute(_INSERT_NEW[connection.dialect.name], row).rowcount:
+        values = {key: row[key] for key in (*IDENTIFIERS, "agent_id")}
+        _check_unique(session, workspace_id=user.workspace_id, values=values, exclude=None)
+        raise Conflict("Another person already has one of these identifiers")
+    make_transient_to_detached(user)
+    session.add(user)
+
+
 def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
     require_write(actor)
     user = User(workspace_id=actor.workspace_id, source=data.source, attributes={}, nicknames=[])
     _apply(session, actor=actor, user=user, data=data, creating=True)
-    session.add(user)
-    _flush(session, workspace_id=actor.workspace_id, user=user)
+    _insert(session, user=user)
     audit.record(
         session,
         actor=actor,

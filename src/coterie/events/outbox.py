@@ -1,9 +1,10 @@
 """The webhook outbox: events written in the same transaction as the change they describe.
 
-`coterie.events.service.record` hands every audit entry here; the entries that are webhook events
-(a person, group or membership change, an import finished) become an outbox row, so a committed
-change always has its event and a rolled-back one never does. Other domains with events of their
-own (campaigns) call `emit`. The worker (`coterie.events.delivery`) fans rows out to endpoints.
+`coterie.events.service.record` writes the outbox rows of every audit entry that is a webhook
+event (a person, group or membership change, an import finished: `events_of`) with the entry, so
+a committed change always has its event and a rolled-back one never does. Other domains with
+events of their own (campaigns) call `emit`. The worker (`coterie.events.delivery`) fans rows out
+to endpoints.
 """
 
 from __future__ import annotations
@@ -100,14 +101,6 @@ def written(session: Session) -> None:
     """Say that this transaction wrote outbox rows, for a caller that inserts them itself
     (`events_of`): its commit wakes a delivery run."""
     session.info[_PENDING] = True
-
-
-def capture(session: Session, entry: AuditEntry) -> None:
-    """Write the outbox rows of an audit entry that is a webhook event (none for the others)."""
-    rows = events_of(entry)
-    if rows:
-        session.add_all(rows)
-        written(session)
 
 
 def events_of(entry: AuditEntry) -> list[OutboxEvent]:

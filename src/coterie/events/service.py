@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from coterie.actor import Actor
 from coterie.db import utcnow
 from coterie.errors import Forbidden
 from coterie.events import outbox
-from coterie.events.models import AuditEntry
+from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.ids import new_id
+
+# Entries and their events are written at once by prebuilt inserts, not by the unit of work: every
+# change pays for them, and they depend on no row but the workspace.
+_ENTRIES, _EVENTS = cast(Table, AuditEntry.__table__), cast(Table, OutboxEvent.__table__)
+_INSERT_ENTRY, _INSERT_EVENTS = insert(_ENTRIES), insert(_EVENTS)
+# PostgreSQL: an entry and its one event (the usual case) in one statement, one round trip.
+_INSERT_BOTH = (
+    insert(_EVENTS)
+    .values({c.key: bindparam(f"event_{c.key}", type_=c.type) for c in _EVENTS.columns})
+    .add_cte(
+        insert(_ENTRIES)
+        .values({c.key: bindparam(f"entry_{c.key}", type_=c.type) for c in _ENTRIES.columns})
+        .cte("entry")
+    )
+)
 
 
 def _plain(value: Any) -> Any:
@@ -51,9 +66,29 @@ def record(
         before=before,
         after=after,
     )
-    session.add(entry)
-    outbox.capture(session, entry)  # its webhook event, if it is one, in the same transaction
+    _write(session, entry)
     return entry
+
+
+def _columns(row: AuditEntry | OutboxEvent) -> dict[str, Any]:
+    return {attr.key: getattr(row, attr.key) for attr in row.__mapper__.column_attrs}
+
+
+def _write(session: Session, entry: AuditEntry) -> None:
+    """The entry and its webhook event, if it is one (`outbox.events_of`), in the caller's
+    transaction: a committed change always has its event, a rolled-back one never."""
+    events = [_columns(event) for event in outbox.events_of(entry)]
+    connection = session.connection()
+    if len(events) == 1 and connection.dialect.name == "postgresql":
+        params = {f"entry_{key}": value for key, value in _columns(entry).items()}
+        params |= {f"event_{key}": value for key, value in events[0].items()}
+        connection.execute(_INSERT_BOTH, params)
+    else:
+        connection.execute(_INSERT_ENTRY, _columns(entry))
+        if events:
+            connection.execute(_INSERT_EVENTS, events)
+    if events:
+        outbox.written(session)
 
 
 def build(

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, load_only
 
 from coterie import errors
 from coterie.actor import Actor
-from coterie.db import utcnow
+from coterie.db import Prepared, utcnow
 from coterie.directory.models import User
 from coterie.groups import graph
 from coterie.groups.catalog import GroupRule, people_catalog, record
@@ -200,16 +200,22 @@ def _compile(session: Session, workspace_id: int, version: int) -> _Rules:
     return rules
 
 
-def _state(session: Session, workspace_id: int, user_id: int) -> tuple[int, set[int]]:
-    """The workspace's rules version and the person's groups, in one round trip."""
-    mine = (Membership.workspace_id == Workspace.id) & (Membership.user_id == user_id)
-    stmt = (
-        select(Workspace.rules_version, Membership.group_id)
-        .select_from(Workspace)
-        .outerjoin(Membership, mine)
-        .where(Workspace.id == workspace_id)
+# The workspace's rules version and the person's groups, in one round trip (every write to a
+# person runs it: a prebuilt statement on the driver's connection).
+_STATE = Prepared(
+    select(Workspace.rules_version, Membership.group_id)
+    .select_from(Workspace)
+    .outerjoin(
+        Membership,
+        (Membership.workspace_id == Workspace.id) & (Membership.user_id == bindparam("user")),
     )
-    rows = session.execute(stmt).all()
+    .where(Workspace.id == bindparam("ws"))
+)
+
+
+def _state(session: Session, workspace_id: int, user_id: int) -> tuple[int, set[int]]:
+    """The workspace's rules version and the person's groups."""
+    rows = _STATE.rows(session, {"ws": workspace_id, "user": user_id})
     version = rows[0][0] if rows else 0
     return version, {group_id for _, group_id in rows if group_id is not None}
 

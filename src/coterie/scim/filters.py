@@ -26,7 +26,6 @@ from scim2_models.path import (
     ValuePath,
 )
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Select,
     String,
@@ -88,11 +87,9 @@ def is_user_name_equals(text: str) -> bool:
     return _USER_NAME_EQ.match(text) is not None
 
 
-def user_name_equals(session: Session, text: str, *, workspace_id: int) -> list[int] | None:
-    """`userName eq "..."`, the lookup every identity provider makes before it creates someone,
-    on indexes: the SCIM name, else the email of people SCIM never named, else their id. The ids
-    of the people it names (each at most once), or None for any other filter (the rule engine
-    compiles those)."""
+def user_name_params(text: str) -> dict[str, Any] | None:
+    """The parameters of `user_name_lookup` for a `userName eq "..."` filter (`id` is None when
+    the name is no person's id), or None for any other filter."""
     matched = _USER_NAME_EQ.match(text)
     if matched is None:
         return None
@@ -101,17 +98,32 @@ def user_name_equals(session: Session, text: str, *, workspace_id: int) -> list[
         person = ids.decode(value, what="User")
     except CoterieError:  # not an id: nobody is named by it
         person = None
-    params = {"ws": workspace_id, "key": value.casefold(), "email": value.lower(), "id": person}
-    return list(session.scalars(_user_name_lookup(person is not None), params))
+    return {"key": value.casefold(), "email": value.lower(), "id": person}
+
+
+def user_name_equals(session: Session, text: str, *, workspace_id: int) -> list[int] | None:
+    """`userName eq "..."`, the lookup every identity provider makes before it creates someone,
+    on indexes: the SCIM name, else the email of people SCIM never named, else their id. The ids
+    of the people it names (each at most once), or None for any other filter (the rule engine
+    compiles those)."""
+    params = user_name_params(text)
+    if params is None:
+        return None
+    lookup = _user_name_lookup(params["id"] is not None)
+    return list(session.scalars(lookup, {"ws": workspace_id, **params}))
 
 
 @cache
 def _user_name_lookup(by_id: bool) -> Select[tuple[int]]:
-    """The statement of `user_name_equals`, built once (bound parameters `ws`, `key`, `email`,
-    `id`). Each branch is an index lookup; the few ids they find are then read by primary key
-    (an OR of the branches, or an IN over their union, made SQLite walk the workspace in sort
-    order)."""
-    ws: BindParameter[int] = bindparam("ws")
+    return user_name_lookup(by_id, bindparam("ws"))
+
+
+def user_name_lookup(by_id: bool, ws: ColumnElement[int]) -> Select[tuple[int]]:
+    """The ids `userName eq` names in workspace `ws` (a bound parameter, or the workspace of
+    the request's token: `scim.reads`), with the bound parameters `key`, `email` and `id` of
+    `user_name_params` (`id` only `by_id`). Each branch is an index lookup; the few ids they
+    find are then read by primary key (an OR of the branches, or an IN over their union, made
+    SQLite walk the workspace in sort order)."""
     named = select(ScimUser.user_id).where(
         ScimUser.workspace_id == ws, ScimUser.user_name_key == bindparam("key")
     )
@@ -121,7 +133,8 @@ def _user_name_lookup(by_id: bool) -> Select[tuple[int]]:
     if by_id:
         person = _U.id == bindparam("id")
         branches.append(select(_U.id).where(mine, person, _U.email.is_(None), unnamed))
-    return union_all(*branches)  # type: ignore[return-value]
+    own = (User.__table__, ScimUser.__table__)  # never the enclosing statement's people
+    return union_all(*(b.correlate_except(*own) for b in branches))  # type: ignore[return-value]
 
 
 def user_ids_in(found: list[int]) -> ColumnElement[bool]:

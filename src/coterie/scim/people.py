@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from scim2_models import (
     Attribute,
@@ -25,12 +25,12 @@ from scim2_models import (
 from sqlalchemy.orm import Session
 
 from coterie import ids
+from coterie.access.scim import TokenWorkspace
 from coterie.directory import contacts
 from coterie.directory.models import Field
 from coterie.directory.service import workspace_fields
 from coterie.scim.filters import COTERIE_USER
 from coterie.scim.protocol import etag
-from coterie.workspaces.models import Workspace
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 # The SCIM attributes Coterie serves (None: all their sub-attributes). Those it has no column for
@@ -133,23 +133,26 @@ class PersonView(Protocol):
     def updated_at(self) -> datetime: ...
 
 
-# The columns of `PersonView`, which reads select.
-VIEW_COLUMNS = (
-    "id",
-    "full_name",
-    "first_name",
-    "last_name",
-    "nicknames",
-    "email",
-    "phone",
-    "whatsapp",
-    "instagram",
-    "external_id",
-    "status",
-    "attributes",
-    "created_at",
-    "updated_at",
-)
+class PersonRow(NamedTuple):
+    """A `PersonView` read as a row of its columns (`VIEW_COLUMNS`), as the hot reads do."""
+
+    id: int
+    full_name: str | None
+    first_name: str | None
+    last_name: str | None
+    nicknames: list[str]
+    email: str | None
+    phone: str | None
+    whatsapp: str | None
+    instagram: str | None
+    external_id: str | None
+    status: str
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+VIEW_COLUMNS = PersonRow._fields  # which reads select
 
 
 class ProfileView(Protocol):
@@ -211,7 +214,7 @@ WorkspaceModel = tuple[list[Field], type[User[Any]]]
 _SCHEMAS: dict[tuple[int, int], WorkspaceModel] = {}
 
 
-def workspace_model(session: Session, workspace: Workspace) -> WorkspaceModel:
+def workspace_model(session: Session, workspace: TokenWorkspace) -> WorkspaceModel:
     """The workspace's custom fields and its User model, kept per process by `rules_version`.
 
     Every field edit renews that stamp in its own transaction, and the stamp is read with the

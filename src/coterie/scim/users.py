@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from scim2_models import Context, Meta, PatchOp, ResponseParameters
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.access import provisioning
 from coterie.access.provisioning import ScimUser
 from coterie.actor import Actor
+from coterie.db import Prepared
 from coterie.directory import listing
 from coterie.directory.models import User as Person
 from coterie.directory.schemas import UserCreate, UserUpdate
@@ -22,6 +23,7 @@ from coterie.groups import people
 from coterie.scim import filters, protocol
 from coterie.scim.people import (
     VIEW_COLUMNS,
+    PersonRow,
     PersonView,
     ProfileView,
     StoredProfile,
@@ -42,7 +44,8 @@ _PERSON_WITH_PROFILE = (  # built once: every read by id runs it
     .outerjoin(ScimUser, _PROFILE_OF_PERSON)
     .where(Person.workspace_id == bindparam("ws"), Person.id == bindparam("id"))
 )
-# Reads take rows of the columns a resource is made of, not ORM objects (less than half the cost).
+# Reads take rows of the columns a resource is made of, not ORM objects, and run as fixed
+# statements on the DBAPI connection (`db.Prepared`; docs/performance.md, SCIM).
 _P, _S = Person.__table__.c, ScimUser.__table__.c
 _VIEW = select(
     *(_P[name] for name in VIEW_COLUMNS),
@@ -50,16 +53,43 @@ _VIEW = select(
     _S.document,
     _S.updated_at.label("profile_updated_at"),
 ).outerjoin(ScimUser.__table__, (_S.workspace_id == _P.workspace_id) & (_S.user_id == _P.id))
-_VIEW_ONE = _VIEW.where(_P.workspace_id == bindparam("ws"), _P.id == bindparam("id"))
-_VIEW_NAMED = _VIEW.where(  # in the default order (meta.created)
-    _P.workspace_id == bindparam("ws"), _P.id.in_(bindparam("ids", expanding=True))
-).order_by(_P.created_at, _P.id)
+_ORDER = (_P.created_at, _P.id)  # the default order (meta.created)
+PERSON_WORKSPACE = _P.workspace_id.label("person_workspace_id")  # for statements extending them
 
 
-def _view(row: Any) -> tuple[PersonView, ProfileView | None]:
-    if row.user_name is None:
-        return row, None
-    return row, StoredProfile(row.user_name, row.document, row.profile_updated_at)
+def person_by_id(ws: ColumnElement[int]) -> Select[Any]:
+    """The person of id `id` in workspace `ws` (a bound parameter, or the workspace of the
+    request's token: `reads`), with their SCIM document."""
+    return _VIEW.where(_P.workspace_id == ws, _P.id == bindparam("id"))
+
+
+def people_named(ws: ColumnElement[int], by_id: bool) -> Select[Any]:
+    """The people `userName eq` names (`filters.user_name_params`) in workspace `ws`."""
+    return _VIEW.where(_P.workspace_id == ws, _P.id.in_(filters.user_name_lookup(by_id, ws)))
+
+
+_WS: BindParameter[int] = bindparam("ws")
+_VIEW_ONE = Prepared(person_by_id(_WS), convert=True)
+_VIEW_NAMED = {
+    b: Prepared(people_named(_WS, b).order_by(*_ORDER), convert=True) for b in (False, True)
+}
+_N = len(VIEW_COLUMNS)
+
+
+def _view(row: Sequence[Any]) -> tuple[PersonView, ProfileView | None]:
+    """A row of `_VIEW`'s columns as the person and their SCIM document (None: SCIM has none)."""
+    user_name, stored, updated_at = row[_N : _N + 3]
+    profile = None if user_name is None else StoredProfile(user_name, stored, updated_at)
+    return PersonRow._make(row[:_N]), profile
+
+
+def found_one(
+    rows: Sequence[Sequence[Any]], person_id: str
+) -> tuple[PersonView, ProfileView | None]:
+    """The person of the first row of `person_by_id`'s columns; 404 without one."""
+    if not rows or rows[0][0] is None:
+        raise NotFound(f"No person with id {person_id}")
+    return _view(rows[0])
 
 
 class Call:
@@ -123,10 +153,7 @@ class Call:
         """The person and their SCIM document to read, in one query."""
         user_id = protocol.decode(person_id, "User")
         params = {"ws": self.actor.workspace_id, "id": user_id}
-        found = self.session.connection().execute(_VIEW_ONE, params).first()
-        if found is None:
-            raise NotFound(f"No person with id {ids.encode(user_id)}")
-        return _view(found)
+        return found_one(_VIEW_ONE.rows(self.session, params), ids.encode(user_id))
 
     def write(self, resource: Any, person: Person | None) -> tuple[Person, provisioning.ScimUser]:
         """Create or replace (PUT semantics: what the document leaves out is cleared)."""
@@ -141,12 +168,14 @@ class Call:
         unknown = set(given) - known
         if unknown:
             raise Invalid(f"no custom field named {sorted(unknown)[0]!r}", field="attributes")
-        values["attributes"] = {key: given.get(key) for key in known}
-        if person is None:
+        new = person is None
+        if person is None:  # what it leaves out is unset already
+            values["attributes"] = {k: v for k, v in given.items() if v is not None}
             person = people.create(
                 self.session, actor=self.actor, data=UserCreate(source="scim", **values)
             )
         else:
+            values["attributes"] = {key: given.get(key) for key in known}
             person = people.update(
                 self.session, actor=self.actor, user_id=person.id, data=UserUpdate(**values)
             )
@@ -156,6 +185,7 @@ class Call:
             user_id=person.id,
             user_name=user_name.strip(),
             document=doc,
+            new=new,
         )
         return person, profile
 
@@ -250,17 +280,11 @@ def page(
     """One page of people as SCIM documents, and how many match in all."""
     parameters = ctx.parameters(attributes, excluded) if attributes or excluded else None
     if filter_text and not sort_by and (sort_order or "ascending").lower() == "ascending":
-        named = filters.user_name_equals(
-            ctx.session, filter_text, workspace_id=ctx.actor.workspace_id
-        )
-        if named is not None:  # the lookup before every provisioning: a statement built once
-            params = {"ws": ctx.actor.workspace_id, "ids": named}
-            rows = ctx.session.connection().execute(_VIEW_NAMED, params).all() if named else []
-            found_ = [_view(row) for row in rows[start - 1 : start - 1 + size]]
-            context = Context.SEARCH_RESPONSE
-            return [ctx.answer(p, profile, context, parameters) for p, profile in found_], len(
-                named
-            )
+        params = filters.user_name_params(filter_text)
+        if params is not None:  # the lookup before every provisioning: a statement built once
+            lookup = _VIEW_NAMED[params["id"] is not None]
+            rows = lookup.rows(ctx.session, {"ws": ctx.actor.workspace_id, **params})
+            return named_page(ctx, rows, start, size, parameters)
     stmt, total = matching(ctx, filter_text)
     if total is None:
         counted = select(func.count()).select_from(stmt.order_by(None).subquery())
@@ -278,6 +302,15 @@ def page(
         for person, profile in found
     ]
     return resources, total
+
+
+def named_page(
+    ctx: Call, rows: Sequence[Sequence[Any]], start: int, size: int, parameters: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the people a `userName eq` lookup read (all of them, in the default order)."""
+    found = [_view(row) for row in rows[start - 1 : start - 1 + size]]
+    context = Context.SEARCH_RESPONSE
+    return [ctx.answer(p, profile, context, parameters) for p, profile in found], len(rows)
 
 
 def matching(ctx: Call, filter_text: str | None) -> tuple[Select[Any], int | None]:
@@ -329,12 +362,12 @@ async def get_user(
 ) -> Response:
     ctx = Call(session, actor, request)
     parameters = ctx.parameters(attributes, excluded) if attributes or excluded else None
-    return read(ctx, person_id, parameters)
+    return read(ctx, ctx.view(person_id), parameters)
 
 
-def read(ctx: Call, person_id: str, parameters: Any) -> Response:
+def read(ctx: Call, found: tuple[PersonView, ProfileView | None], parameters: Any) -> Response:
     """A person as a SCIM User (304 when `If-None-Match` names their version)."""
-    person, profile = ctx.view(person_id)
+    person, profile = found
     tag = version(person, profile)
     if protocol.not_modified(ctx.request, tag):
         return Response(status_code=304, headers={"ETag": tag})
