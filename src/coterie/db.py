@@ -26,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.sql.schema import CallableColumnDefault, Column, ScalarElementColumnDefault
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -165,7 +166,9 @@ class Prepared:
         """The rows, on the session's connection (after a flush) or on a connection."""
         if isinstance(source, Session):
             source.flush()
-        connection = source.connection() if isinstance(source, Session) else source
+            connection = source.connection()
+        else:
+            connection = source
         sql, order, fixed, processors = self._compiled(connection.dialect)
         values = fixed | params
         driver: Any = connection.connection.driver_connection
@@ -182,3 +185,59 @@ class Prepared:
                 row[i] = processor(row[i])
             rows.append(tuple(row))
         return rows
+
+
+# Per mapped class: (attribute, column, Python default or None) of each column, and the
+# `INSERT ... ON CONFLICT DO NOTHING` of its table per dialect.
+_NEW_ROWS: dict[type[Any], tuple[list[tuple[str, str, Any]], dict[str, Any]]] = {}
+
+
+def _python_default(column: Column[Any]) -> Any:
+    """A function giving the column's Python-side default as a flush would, or None."""
+    default = column.default
+    if isinstance(default, CallableColumnDefault):
+        call: Any = default.arg  # a default of no argument, wrapped to take a context
+        return lambda: call(None)
+    if isinstance(default, ScalarElementColumnDefault):
+        value = default.arg
+        return lambda: value
+    return None
+
+
+def _new_rows(kind: type[Any]) -> tuple[list[tuple[str, str, Any]], dict[str, Any]]:
+    found = _NEW_ROWS.get(kind)
+    if found is None:
+        mapper = kind.__mapper__
+        columns = [
+            (prop.key, prop.columns[0].key, _python_default(prop.columns[0]))
+            for prop in mapper.column_attrs
+        ]
+        inserts = {
+            name: module.insert(mapper.local_table)
+            .on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True)  # its row count says whether it wrote
+            for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
+        }
+        found = _NEW_ROWS[kind] = (columns, inserts)
+    return found
+
+
+def insert_new(session: Session, row: Base) -> bool:
+    """Write a new ORM object in one prebuilt `INSERT ... ON CONFLICT DO NOTHING` instead of
+    the unit of work (no savepoint, no read back), then hold it in the session as if loaded.
+    False, with nothing written and the transaction usable, when one of its unique keys is
+    taken: the caller then looks up the holder to say which. Columns left unset get their Python
+    defaults, as a flush would give them."""
+    columns, inserts = _new_rows(type(row))
+    state = row.__dict__
+    for attribute, _, default in columns:
+        if attribute not in state:  # stored as a loaded row's values are: marked loaded below
+            state[attribute] = None if default is None else default()
+    session.flush()  # what the unit of work holds is written first, as a flush would
+    connection = session.connection()
+    values = {column: state[attribute] for attribute, column, _ in columns}
+    if not connection.execute(inserts[connection.dialect.name], values).rowcount:
+        return False
+    make_transient_to_detached(row)
+    session.add(row)
+    return True

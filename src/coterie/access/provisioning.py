@@ -9,13 +9,12 @@ a workspace, compared case-insensitively (RFC 7643 §4.1.1).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, String, Table, UniqueConstraint, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
+from sqlalchemy import ForeignKeyConstraint, String, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from coterie import ids
+from coterie import db, ids
 from coterie.db import Base, Id, Json, UTCDateTime, utcnow
 from coterie.errors import Conflict
 
@@ -49,18 +48,6 @@ class ScimGroup(Base):
     group_id: Mapped[int] = mapped_column(Id, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-_SCIM_USERS = cast(Table, ScimUser.__table__)
-# A new person's document: one insert, which the name's unique index checks (nothing is written
-# when the name is taken, and only then is its holder looked up).
-_INSERT_NEW = {  # its row count says whether it wrote
-    name: module.insert(_SCIM_USERS)
-    .on_conflict_do_nothing()
-    .execution_options(preserve_rowcount=True)
-    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-_COLUMNS = tuple(_SCIM_USERS.columns.keys())
 
 
 def user_profile(session: Session, *, workspace_id: int, user_id: int) -> ScimUser | None:
@@ -100,7 +87,7 @@ def save_user(
             document=document,
             updated_at=utcnow(),
         )
-        if _inserted(session, created):
+        if db.insert_new(session, created):  # else the name is taken: its holder, below
             return created
     stmt = select(ScimUser).where(
         ScimUser.workspace_id == workspace_id,
@@ -122,19 +109,6 @@ def save_user(
     profile.updated_at = utcnow()
     session.flush()
     return profile
-
-
-def _inserted(session: Session, profile: ScimUser) -> bool:
-    """Insert a new document, then hold it in the session as if loaded; False (nothing
-    written) when its name or person has one already."""
-    session.flush()  # the person, if the unit of work still holds them
-    connection = session.connection()
-    row = {column: getattr(profile, column) for column in _COLUMNS}
-    if not connection.execute(_INSERT_NEW[connection.dialect.name], row).rowcount:
-        return False
-    make_transient_to_detached(profile)
-    session.add(profile)
-    return True
 
 
 def group_profile(session: Session, *, workspace_id: int, group_id: int) -> ScimGroup | None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+from sqlalchemy.orm import Session
 
-from coterie import ids
+from coterie import db, ids
 from coterie.actor import Actor, Role
 from coterie.db import utcnow
 from coterie.directory import contacts, fields, passwords
@@ -25,37 +21,6 @@ from coterie.workspaces import service as workspaces
 _AUDITED = [
     n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")
 ]
-_USERS = cast(Table, User.__table__)
-# A new person is one insert that checks their identifiers too: when one is taken (any unique
-# index), it writes nothing, and only then is the holder looked up to name them in the 409.
-_INSERT_NEW = {  # its row count says whether it wrote
-    name: module.insert(_USERS).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
-    for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-
-
-def _python_defaults(table: Table) -> dict[str, Callable[[], Any]]:
-    """The Python-side default of each column that has one, as the ORM would apply it."""
-    found: dict[str, Callable[[], Any]] = {}
-    for column in table.columns:
-        default = column.default
-        if isinstance(default, CallableColumnDefault):
-            found[column.key] = partial(_call, default.arg)
-        elif isinstance(default, ScalarElementColumnDefault):
-            found[column.key] = partial(_same, default.arg)
-    return found
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _call(wrapped: Callable[[Any], Any]) -> Any:
-    return wrapped(None)  # SQLAlchemy wraps a default taking no argument in one taking a context
-
-
-_DEFAULTS = _python_defaults(_USERS)
-_COLUMNS = tuple(_USERS.columns.keys())
 
 
 def require_write(actor: Actor) -> None:
@@ -195,22 +160,12 @@ def _flush(session: Session, *, workspace_id: int, user: User) -> None:
 
 
 def _insert(session: Session, *, user: User) -> None:
-    """Write a new person in one statement (no unit of work: this is every adapter's create)
-    and put them in the session as if loaded; 409 naming the holder of a taken identifier."""
-    state = user.__dict__
-    for key in _COLUMNS:
-        if key not in state:  # stored as a loaded row's values are: marked loaded below
-            default = _DEFAULTS.get(key)
-            state[key] = None if default is None else default()
-    row = {key: state[key] for key in _COLUMNS}
-    session.flush()  # what the ORM would write first (the insert is Core)
-    connection = session.connection()
-    if not connection.execute(_INSERT_NEW[connection.dialect.name], row).rowcount:
-        values = {key: row[key] for key in (*IDENTIFIERS, "agent_id")}
+    """Write a new person in one statement that also checks their identifiers (this is every
+    adapter's create); 409 naming the holder of a taken identifier."""
+    if not db.insert_new(session, user):
+        values = {key: getattr(user, key) for key in (*IDENTIFIERS, "agent_id")}
         _check_unique(session, workspace_id=user.workspace_id, values=values, exclude=None)
         raise Conflict("Another person already has one of these identifiers")
-    make_transient_to_detached(user)
-    session.add(user)
 
 
 def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
