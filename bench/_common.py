@@ -82,6 +82,18 @@ def line(label: str, value: str) -> None:
     print(f"  {label:<44} {value}", flush=True)
 
 
+def descendants(pid: int) -> list[int]:
+    """Every descendant process: a server's workers, an import's workers under its fork server."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except OSError:
+        pass
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of these processes, from /proc (0 for those gone)."""
     total = 0

@@ -169,18 +169,6 @@ def _rss(pid: int | str) -> int:
         return 0
 
 
-def _children(pid: int) -> list[int]:
-    """Every descendant: the import's workers are children of its fork server."""
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                found += [int(child) for child in children.read().split()]
-    except OSError:
-        pass
-    return found + [grandchild for child in found for grandchild in _children(child)]
-
-
 def process_cpu(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -214,7 +202,7 @@ class Monitor:
     def _sample(self) -> None:
         pid = os.getpid()
         main = _rss(pid)
-        children = _children(pid)
+        children = _common.descendants(pid)
         total = main + sum(_rss(child) for child in children)
         self.peak_main, self.peak_total = max(self.peak_main, main), max(self.peak_total, total)
         for child in children:
@@ -244,7 +232,7 @@ class Monitor:
             for pid in self._server_pids():
                 cpu = process_cpu(pid)
                 self.server_cpu[pid] = (cpu, cpu)
-        for child in _children(os.getpid()):  # a forkserver left by an earlier import
+        for child in _common.descendants(os.getpid()):  # a forkserver left by an earlier import
             cpu = process_cpu(child)
             self.children_cpu[child] = (cpu, cpu)
         self._cpu = time.process_time()

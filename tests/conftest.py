@@ -144,15 +144,28 @@ def admin(workspace: Workspace) -> Actor:
 
 
 @pytest.fixture
-def sql(session: Session) -> Iterator[list[str]]:
-    """The SQL the test's connection runs through SQLAlchemy while the test watches, one line
-    each (raw statements on the driver's connection, `db.Prepared`, are not seen)."""
+def sql(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL the test's connection runs while the test watches, one line each: through
+    SQLAlchemy, and as `db.Prepared` on the driver's connection (which SQLAlchemy's events do
+    not see)."""
     seen: list[str] = []
     connection = session.connection()
 
     def note(*args: Any) -> None:
         seen.append(" ".join(args[2].split()))
 
+    def watched(run: Any) -> Any:
+        def running(self: db.Prepared, source: Session | Connection, params: Any) -> Any:
+            bind = source.get_bind() if isinstance(source, Session) else source
+            text = str(self.statement.compile(dialect=bind.dialect))
+            seen.extend([" ".join(text.split())] * (len(params) if run is write else 1))
+            return run(self, source, params)
+
+        return running
+
+    rows, write = db.Prepared.rows, db.Prepared.write
+    monkeypatch.setattr(db.Prepared, "rows", watched(rows))
+    monkeypatch.setattr(db.Prepared, "write", watched(write))
     event.listen(connection, "before_cursor_execute", note)
     yield seen
     event.remove(connection, "before_cursor_execute", note)

@@ -128,18 +128,21 @@ def transaction() -> Iterator[Session]:
         yield session
 
 
-# SQL, positional parameter names, fixed parameter values, result converters by column.
-_Compiled = tuple[str, list[str], dict[str, Any], list[tuple[int, Any]]]
+# SQL, positional parameter names, fixed parameter values, result converters by column, and
+# parameter converters by name.
+_Compiled = tuple[str, list[str], dict[str, Any], list[tuple[int, Any]], dict[str, Any]]
 
 
 class Prepared:
     """A fixed Core statement compiled once per dialect and run on the DBAPI connection, for the
-    few hot reads (access checks, the group tree, SCIM's token with the people it reads) where
-    SQLAlchemy's per-call execution context and row objects cost more than the query. It runs
-    in a session's transaction, after flushing the session as an ORM query would, or on a
-    connection; parameters are the statement's `bindparam` names; rows come back as plain
-    tuples, their values as the driver gives them, or with `convert` as SQLAlchemy's column
-    types would (JSON text decoded and naive times made UTC on SQLite, times in UTC on
+    few hot statements (access checks, the group tree, SCIM's token with the people it reads,
+    the insert of every new person, audit entry and webhook event) where SQLAlchemy's per-call
+    execution context and row objects cost more than the statement itself. It runs in a
+    session's transaction, after flushing the session as an ORM query would, or on a
+    connection; parameters are the statement's `bindparam` (or, for an insert, column) names,
+    converted as SQLAlchemy's column types would convert them (`write`); rows come back as
+    plain tuples, their values as the driver gives them, or with `convert` as SQLAlchemy's
+    column types would (JSON text decoded and naive times made UTC on SQLite, times in UTC on
     PostgreSQL).
     """
 
@@ -158,18 +161,27 @@ class Prepared:
                 for i, column in enumerate(columns)
                 if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
             ]
-            found = (str(compiled), list(compiled.positiontup or ()), fixed, processors)
+            binds = {
+                name: processor
+                for name, bind in compiled.binds.items()
+                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+            }
+            order = list(compiled.positiontup or ())
+            found = (str(compiled), order, fixed, processors, binds)
             self._by_dialect[dialect.name] = found
         return found
 
-    def rows(self, source: Session | Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows, on the session's connection (after a flush) or on a connection."""
+    @staticmethod
+    def _connection(source: Session | Connection) -> Connection:
         if isinstance(source, Session):
             source.flush()
-            connection = source.connection()
-        else:
-            connection = source
-        sql, order, fixed, processors = self._compiled(connection.dialect)
+            return source.connection()
+        return source
+
+    def rows(self, source: Session | Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows, on the session's connection (after a flush) or on a connection."""
+        connection = self._connection(source)
+        sql, order, fixed, processors, _ = self._compiled(connection.dialect)
         values = fixed | params
         driver: Any = connection.connection.driver_connection
         if connection.dialect.name == "postgresql":
@@ -186,10 +198,33 @@ class Prepared:
             rows.append(tuple(row))
         return rows
 
+    def write(self, source: Session | Connection, rows: list[dict[str, Any]]) -> int:
+        """Run the statement (an insert, update or delete) once per row of parameters, each
+        converted as its column type would convert it; the number of rows it wrote."""
+        connection = self._connection(source)
+        sql, order, fixed, _, binds = self._compiled(connection.dialect)
+        params = []
+        for row in rows:
+            values = fixed | row
+            for name, processor in binds.items():
+                values[name] = processor(values[name])
+            params.append(values)
+        driver: Any = connection.connection.driver_connection
+        if connection.dialect.name == "postgresql":
+            if len(params) == 1:
+                return int(driver.execute(sql, params[0], prepare=True).rowcount)
+            with driver.cursor() as cursor:
+                cursor.executemany(sql, params)
+                return int(cursor.rowcount)
+        positional = [[values[name] for name in order] for values in params]
+        if len(positional) == 1:
+            return int(driver.execute(sql, positional[0]).rowcount)
+        return int(driver.executemany(sql, positional).rowcount)
+
 
 # Per mapped class: (attribute, column, Python default or None) of each column, and the
 # `INSERT ... ON CONFLICT DO NOTHING` of its table per dialect.
-_NEW_ROWS: dict[type[Any], tuple[list[tuple[str, str, Any]], dict[str, Any]]] = {}
+_NEW_ROWS: dict[type[Any], tuple[list[tuple[str, str, Any]], dict[str, Prepared]]] = {}
 
 
 def _python_default(column: Column[Any]) -> Any:
@@ -204,7 +239,7 @@ def _python_default(column: Column[Any]) -> Any:
     return None
 
 
-def _new_rows(kind: type[Any]) -> tuple[list[tuple[str, str, Any]], dict[str, Any]]:
+def _new_rows(kind: type[Any]) -> tuple[list[tuple[str, str, Any]], dict[str, Prepared]]:
     found = _NEW_ROWS.get(kind)
     if found is None:
         mapper = kind.__mapper__
@@ -213,9 +248,7 @@ def _new_rows(kind: type[Any]) -> tuple[list[tuple[str, str, Any]], dict[str, An
             for prop in mapper.column_attrs
         ]
         inserts = {
-            name: module.insert(mapper.local_table)
-            .on_conflict_do_nothing()
-            .execution_options(preserve_rowcount=True)  # its row count says whether it wrote
+            name: Prepared(module.insert(mapper.local_table).on_conflict_do_nothing())
             for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
         }
         found = _NEW_ROWS[kind] = (columns, inserts)
@@ -233,10 +266,9 @@ def insert_new(session: Session, row: Base) -> bool:
     for attribute, _, default in columns:
         if attribute not in state:  # stored as a loaded row's values are: marked loaded below
             state[attribute] = None if default is None else default()
-    session.flush()  # what the unit of work holds is written first, as a flush would
-    connection = session.connection()
     values = {column: state[attribute] for attribute, column, _ in columns}
-    if not connection.execute(inserts[connection.dialect.name], values).rowcount:
+    # `write` flushes first: what the unit of work holds is written first, as a flush would.
+    if not inserts[session.get_bind().dialect.name].write(session, [values]):
         return False
     make_transient_to_detached(row)
     session.add(row)

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from coterie.actor import Actor
-from coterie.db import utcnow
+from coterie.db import Prepared, utcnow
 from coterie.errors import Forbidden
 from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
@@ -19,9 +19,9 @@ from coterie.ids import new_id
 # Entries and their events are written at once by prebuilt inserts, not by the unit of work: every
 # change pays for them, and they depend on no row but the workspace.
 _ENTRIES, _EVENTS = cast(Table, AuditEntry.__table__), cast(Table, OutboxEvent.__table__)
-_INSERT_ENTRY, _INSERT_EVENTS = insert(_ENTRIES), insert(_EVENTS)
+_INSERT_ENTRY, _INSERT_EVENT = Prepared(insert(_ENTRIES)), Prepared(insert(_EVENTS))
 # PostgreSQL: an entry and its one event (the usual case) in one statement, one round trip.
-_INSERT_BOTH = (
+_INSERT_BOTH = Prepared(
     insert(_EVENTS)
     .values({c.key: bindparam(f"event_{c.key}", type_=c.type) for c in _EVENTS.columns})
     .add_cte(
@@ -78,15 +78,14 @@ def _write(session: Session, entry: AuditEntry) -> None:
     """The entry and its webhook event, if it is one (`outbox.events_of`), in the caller's
     transaction: a committed change always has its event, a rolled-back one never."""
     events = [_columns(event) for event in outbox.events_of(entry)]
-    connection = session.connection()
-    if len(events) == 1 and connection.dialect.name == "postgresql":
+    if len(events) == 1 and session.get_bind().dialect.name == "postgresql":
         params = {f"entry_{key}": value for key, value in _columns(entry).items()}
         params |= {f"event_{key}": value for key, value in events[0].items()}
-        connection.execute(_INSERT_BOTH, params)
+        _INSERT_BOTH.write(session, [params])
     else:
-        connection.execute(_INSERT_ENTRY, _columns(entry))
+        _INSERT_ENTRY.write(session, [_columns(entry)])
         if events:
-            connection.execute(_INSERT_EVENTS, events)
+            _INSERT_EVENT.write(session, events)
     if events:
         outbox.written(session)
 

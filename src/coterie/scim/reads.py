@@ -1,27 +1,25 @@
 """The two reads identity providers make most, served without FastAPI's routing and dependency
-resolution: `GET /Users/{id}` and `GET /Users?filter=userName eq "..."` (with at most
-`startIndex` and `count` besides).
+resolution (`app.ScimApp`): `GET /Users/{id}` and `GET /Users?filter=userName eq "..."` (with at
+most `startIndex` and `count` besides).
 
 They answer as their routes in `users.py` do, through the same `Call`, `read` and page code;
-only the framework's per-request work is skipped, which was a third of their CPU time, and the
-token is checked by the statement that reads the people, so that a read is one statement
+the token is checked by the statement that reads the people, so that a read is one statement
 (docs/performance.md, SCIM). Any other request, and these with other parameters, go to the
 FastAPI application.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import Connection, Select
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from coterie import ids
 from coterie.access import scim as scim_tokens
@@ -65,12 +63,18 @@ class HotRead:
     count: int | None = None
 
 
+def local_path(scope: Scope) -> str:
+    """The request's path inside the SCIM application (below its mount)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def hot_read(scope: Scope) -> HotRead | None:
     """The hot read a request is, or None for any other request."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return None
-    path, root = scope["path"], scope.get("root_path", "")
-    path = path[len(root) :] if root and path.startswith(root) else path
+    path = local_path(scope)
     query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
     given = dict(query)
     if len(given) != len(query):
@@ -86,48 +90,7 @@ def hot_read(scope: Scope) -> HotRead | None:
     return HotRead(filter=dict(query)["filter"], start_index=start, count=count)
 
 
-class ScimApp:
-    """The SCIM application: the hot reads, then FastAPI for everything else."""
-
-    def __init__(self, api: FastAPI) -> None:
-        self.api = api
-
-    @property
-    def dependency_overrides(self) -> dict[Any, Any]:
-        """The FastAPI application's (tests give the session this way); the hot reads obey it."""
-        return self.api.dependency_overrides
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        read = hot_read(scope)
-        if read is None:
-            await self.api(scope, receive, send)
-            return
-        response = await self._serve(Request(scope), read)
-        await response(scope, receive, send)
-
-    async def _serve(self, request: Request, read: HotRead) -> Response:
-        override = self.dependency_overrides.get(protocol.db_session)
-        if override is not None:  # the tests' session, in their transaction
-            sessions: Any = override()
-            asynchronous = inspect.isasyncgen(sessions)
-            session: Session = await anext(sessions) if asynchronous else next(sessions)
-            try:
-                return await _answer(session.connection(), session, request, read)
-            finally:
-                if asynchronous:
-                    await sessions.aclose()
-                else:
-                    sessions.close()
-        # A pooled connection, not a session: the read is one fixed statement.
-        with get_engine().connect() as connection:
-            if connection.dialect.name == "postgresql":
-                # Independent reads need no transaction: no BEGIN and ROLLBACK round trips.
-                connection.execution_options(isolation_level="AUTOCOMMIT")
-            with Session(connection) as session:  # only used when the fields are not cached
-                return await _answer(connection, session, request, read)
-
-
-async def _answer(
+async def answer(
     connection: Connection, session: Session, request: Request, read: HotRead
 ) -> Response:
     try:
@@ -137,6 +100,16 @@ async def _answer(
         return search_name(connection, session, request, read.filter, read.start_index, read.count)
     except CoterieError as exc:
         return await protocol.coterie_error(request, exc)
+
+
+async def serve(request: Request, read: HotRead) -> Response:
+    """A hot read on a pooled connection, not a session: it is one fixed statement."""
+    with get_engine().connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Independent reads need no transaction: no BEGIN and ROLLBACK round trips.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        with Session(connection) as session:  # only used when the fields are not cached
+            return await answer(connection, session, request, read)
 
 
 def _call(session: Session, request: Request, rows: Sequence[Sequence[Any]]) -> users.Call:
