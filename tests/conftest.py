@@ -19,12 +19,13 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
-from coterie import db, migrations, settings
+from coterie import db, jobs, migrations, settings
 from coterie.access import tokens
 from coterie.actor import Actor, Role
 from coterie.api.deps import db_session
 from coterie.app import create_app
 from coterie.directory.schemas import UserCreate
+from coterie.events import outbox
 from coterie.groups import people
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
@@ -129,6 +130,24 @@ def isolated_settings(
     settings.get_settings.cache_clear()
     yield settings.get_settings()
     settings.get_settings.cache_clear()
+
+
+@pytest.fixture
+def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Settings (and the process-wide engine and queue) on a fresh SQLite file, for code that
+    opens its own sessions; no webhook wake-up set by an earlier test."""
+    url = f"sqlite:///{tmp_path / 'coterie.db'}"
+    monkeypatch.setenv("COTERIE_DATABASE_URL", url)
+    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(outbox, "_notify", None)
+    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker, jobs.get_queue)
+    for cached in caches:
+        cached.cache_clear()
+    migrations.upgrade(url)
+    yield url
+    db.get_engine().dispose()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from coterie import actor as actors
-from coterie import db, jobs, migrations, settings
+from coterie import db, jobs
 from coterie.db import utcnow
 from coterie.groups import service
 from coterie.groups.models import Membership
 from coterie.groups.schemas import GroupCreate
 from coterie.workspaces import service as workspaces
 from tests.conftest import make_user
-
-
-@pytest.fixture
-def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Settings (and the process-wide engine and queue) on a fresh SQLite file."""
-    url = f"sqlite:///{tmp_path / 'coterie.db'}"
-    monkeypatch.setenv("COTERIE_DATABASE_URL", url)
-    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
-    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker, jobs.get_queue)
-    for cached in caches:
-        cached.cache_clear()
-    migrations.upgrade(url)
-    yield url
-    db.get_engine().dispose()
-    for cached in caches:
-        cached.cache_clear()
 
 
 def test_the_sweep_and_import_recovery_run_every_minute(app_database: str) -> None:

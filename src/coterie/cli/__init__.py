@@ -116,6 +116,15 @@ def serve(
             "turn off when `coterie worker` processes run them."
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (one per core is a good start); the jobs still run in this "
+            "one process.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API and the web UI (and, by default, the background jobs)."""
     settings = get_settings()
@@ -132,17 +141,18 @@ def serve(
     except SQLAlchemyError:
         console.print("[yellow]The database is not ready: run `coterie db upgrade`.[/]")
     consumer = jobs_queue.start_consumer() if jobs and not reload else None
-    if not reload:
-        jobs_queue.wake_on_events()  # webhook deliveries start right after each change
     if consumer is not None:
         console.print("  Jobs:     imports, webhooks, the minutely group sweep (in this process)")
+    if workers > 1 and not reload:
+        console.print(f"  Workers:  {workers} server processes")
     try:
         uvicorn.run(
-            "coterie.app:create_app",
+            "coterie.cli.served:create_app",
             factory=True,
             host=host,
             port=port,
             reload=reload,
+            workers=None if reload else workers,
             proxy_headers=True,
         )
     finally:
