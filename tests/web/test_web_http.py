@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 
@@ -326,3 +328,30 @@ def test_one_contact_of_each_kind(client: TestClient, site: Site) -> None:
     assert response.status_code == 400
     assert "A person has one Email" in response.text
     assert 'value="two@example.com"' in response.text
+
+
+def test_the_tables_download_what_they_select_as_csv(client: TestClient, site: Site) -> None:
+    assert sign_in(client, site, site.admin_email) == 303
+    premium = '{"all":[{"field":"attributes.plan","op":"eq","value":"premium"}]}'
+    everyone = client.get("/users/export.csv", params={"filter": premium, "order": "desc"})
+    assert everyone.status_code == 200
+    assert everyone.headers["content-type"] == "text/csv; charset=utf-8"
+    disposition = everyone.headers["content-disposition"]
+    assert re.fullmatch(
+        rf'attachment; filename="{site.slug}-users-\d{{4}}-\d\d-\d\d\.csv"', disposition
+    )
+    rows = list(csv.DictReader(io.StringIO(everyone.text)))
+    assert len(rows) == site.premium
+    names = [r["full_name"] for r in rows]
+    assert names == sorted(names, key=str.casefold, reverse=True)
+    group = client.get(f"/groups/{site.key_accounts}/members.csv")
+    assert group.status_code == 200
+    assert f'filename="{site.slug}-key-accounts-members-' in group.headers["content-disposition"]
+    members = list(csv.DictReader(io.StringIO(group.text)))
+    assert site.featured in {r["id"] for r in members}
+    assert 0 < len(members) < site.people
+    assert client.get(f"/groups/{site.pilots}/members.csv").text.count("\n") == 1  # header only
+    bad = client.get(f"/groups/{site.key_accounts}/members.csv", params={"sort": "password_hash"})
+    assert bad.status_code == 400
+    assert "text/html" in bad.headers["content-type"]
+    assert client.get("/groups/0000000000001/members.csv").status_code == 404

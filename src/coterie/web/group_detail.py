@@ -4,19 +4,15 @@ adding and removing people by hand, re-evaluating a rule, and deleting the group
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
-from coterie.db import get_sessionmaker
 from coterie.directory import forms, listing
 from coterie.directory.models import Field
 from coterie.errors import Conflict, FieldError, Invalid
@@ -24,8 +20,7 @@ from coterie.groups import members
 from coterie.groups import service as groups
 from coterie.groups.models import Group
 from coterie.pagination import PAGE_SIZES
-from coterie.settings import get_settings
-from coterie.web import filters, group_form, rule_words
+from coterie.web import downloads, filters, group_form, rule_words
 from coterie.web.deps import (
     FormDep,
     Operator,
@@ -163,36 +158,14 @@ def show(request: Request, session: SessionDep, op: OperatorDep, group_id: str) 
 def export_members(request: Request, op: OperatorDep, group_id: str) -> Response:
     """The members the table shows (filter and sort), every row, streamed as All Users does."""
     state = TableState.from_query(request.query_params)
-    session = get_sessionmaker()()
-    try:
+
+    def selection(session: Session) -> tuple[listing.Scope, str]:
         group = _group(session, op, group_id)
-        chunks = listing.export_csv(
-            session,
-            actor=op.actor,
-            rule=parse_rule(state.filter),
-            sort=state.sort,
-            descending=state.descending,
-            batch_size=get_settings().export_batch_size,
-            scope=members.in_group(session, group=group),
-        )
-        first = next(chunks)  # bad filters and sorts fail here, before the response starts
-    except BaseException:
-        session.close()
-        raise
+        slug = "".join(c if c.isalnum() else "-" for c in group.name.lower()).strip("-")[:60]
+        name = f"{op.workspace.slug}-{slug or 'group'}-members-{date.today().isoformat()}.csv"
+        return members.in_group(session, group=group), name
 
-    def stream() -> Iterator[str]:
-        try:
-            yield from itertools.chain([first], chunks)
-        finally:
-            session.close()
-
-    slug = "".join(c if c.isalnum() else "-" for c in group.name.lower()).strip("-")[:60]
-    name = f"{op.workspace.slug}-{slug or 'group'}-members-{date.today().isoformat()}.csv"
-    return StreamingResponse(
-        stream(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return downloads.people_csv(op, state, selection)
 
 
 def _back(form: FormDep, group: Group) -> str:

@@ -6,25 +6,20 @@ without htmx, a reload or a history restore gets the whole page from the same UR
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.access import scope as scopes
-from coterie.db import get_sessionmaker
 from coterie.directory import fields, listing, views
 from coterie.directory.models import SavedView
 from coterie.directory.service import workspace_fields
 from coterie.errors import FieldError, Invalid
 from coterie.pagination import PAGE_SIZES, Page
-from coterie.settings import get_settings
-from coterie.web import filters
+from coterie.web import downloads, filters
 from coterie.web.deps import (
     Operator,
     OperatorDep,
@@ -137,31 +132,5 @@ def list_page(request: Request, session: SessionDep, op: OperatorDep) -> Respons
 def export(request: Request, op: OperatorDep) -> Response:
     """The same selection as the table (filter and sort), every row, streamed."""
     state = TableState.from_query(request.query_params)
-    session = get_sessionmaker()()
-    try:
-        chunks = listing.export_csv(
-            session,
-            actor=op.actor,
-            rule=parse_rule(state.filter),
-            sort=state.sort,
-            descending=state.descending,
-            batch_size=get_settings().export_batch_size,
-            scope=scopes.people(session, actor=op.actor),
-        )
-        first = next(chunks)  # bad filters and sorts fail here, before the response starts
-    except BaseException:
-        session.close()
-        raise
-
-    def stream() -> Iterator[str]:
-        try:
-            yield from itertools.chain([first], chunks)
-        finally:
-            session.close()
-
     name = f"{op.workspace.slug}-users-{date.today().isoformat()}.csv"
-    return StreamingResponse(
-        stream(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return downloads.people_csv(op, state, lambda s: (scopes.people(s, actor=op.actor), name))

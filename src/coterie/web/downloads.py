@@ -1,0 +1,52 @@
+"""CSV downloads of what a people table selects (All Users, a group's members): every row,
+streamed on a session of their own."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from coterie.db import get_sessionmaker
+from coterie.directory import listing
+from coterie.settings import get_settings
+from coterie.web.deps import Operator
+from coterie.web.table import TableState, parse_rule
+
+
+def people_csv(
+    op: Operator, state: TableState, selection: Callable[[Session], tuple[listing.Scope, str]]
+) -> StreamingResponse:
+    """The people of the scope `selection` gives (with the file's name) that the table's filter
+    selects, in its sort order. The session lives as long as the stream; the first rows are
+    made before the response starts, so a bad filter or sort is still a clean error."""
+    session = get_sessionmaker()()
+    try:
+        scope, name = selection(session)
+        chunks = listing.export_csv(
+            session,
+            actor=op.actor,
+            rule=parse_rule(state.filter),
+            sort=state.sort,
+            descending=state.descending,
+            batch_size=get_settings().export_batch_size,
+            scope=scope,
+        )
+        first = next(chunks)
+    except BaseException:
+        session.close()
+        raise
+
+    def stream() -> Iterator[str]:
+        try:
+            yield from itertools.chain([first], chunks)
+        finally:
+            session.close()
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
