@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.directory import forms
-from coterie.errors import Conflict, FieldError, Invalid, NotFound
+from coterie.errors import Conflict, Invalid, NotFound
 from coterie.groups import service as groups
 from coterie.groups.models import Group
 from coterie.groups.schemas import GroupUpdate
@@ -141,9 +141,7 @@ def save(
         session.commit()
     except ValidationError as exc:
         session.rollback()
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "name"
-            problems.add(Invalid(error["msg"], errors=[FieldError(where, error["msg"])]), builder)
+        problems.add_invalid(exc, builder)
     except (Invalid, Conflict, NotFound) as exc:
         session.rollback()
         problems.add(exc, builder)

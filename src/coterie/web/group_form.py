@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -196,6 +197,12 @@ class Problems:
                 self.fields.setdefault("members", error.message)
             else:
                 self.fields.setdefault(head, error.message)
+
+    def add_invalid(self, exc: ValidationError, builder: list[dict[str, Any]]) -> None:
+        """File a schema's validation errors as `add` files a service's."""
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "name"
+            self.add(Invalid(error["msg"], errors=[FieldError(where, error["msg"])]), builder)
 
 
 def rule_input(text: str, *, at: str) -> Any:

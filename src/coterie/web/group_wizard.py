@@ -18,7 +18,7 @@ from coterie import ids
 from coterie.access import roles
 from coterie.actor import Role
 from coterie.directory import forms
-from coterie.errors import Conflict, FieldError, Invalid, NotFound
+from coterie.errors import Conflict, Invalid, NotFound
 from coterie.groups import service as groups
 from coterie.groups.schemas import GroupCreate
 from coterie.web import filters, rule_words
@@ -208,9 +208,7 @@ def _save(request: Request, session: Session, op: Operator, draft: GroupDraft) -
         session.commit()
     except ValidationError as exc:
         session.rollback()
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "name"
-            problems.add(Invalid(error["msg"], errors=[FieldError(where, error["msg"])]), builder)
+        problems.add_invalid(exc, builder)
     except (Invalid, Conflict, NotFound) as exc:
         session.rollback()
         problems.add(exc, builder)
