@@ -1,5 +1,5 @@
-"""CSV downloads of what a people table selects (All Users, a group's members): every row,
-streamed on a session of their own."""
+"""CSV downloads: chunks made on a session of their own, streamed (a people table's
+selection, an import's rejected rows)."""
 
 from __future__ import annotations
 
@@ -16,24 +16,13 @@ from coterie.web.deps import Operator
 from coterie.web.table import TableState, parse_rule
 
 
-def people_csv(
-    op: Operator, state: TableState, selection: Callable[[Session], tuple[listing.Scope, str]]
-) -> StreamingResponse:
-    """The people of the scope `selection` gives (with the file's name) that the table's filter
-    selects, in its sort order. The session lives as long as the stream; the first rows are
-    made before the response starts, so a bad filter or sort is still a clean error."""
+def streamed_csv(make: Callable[[Session], tuple[Iterator[str], str]]) -> StreamingResponse:
+    """The CSV chunks `make` gives (with the file's name), made on a session that lives as long
+    as the stream; the first chunk is made before the response starts, so that an error in the
+    request is still a clean error page."""
     session = get_sessionmaker()()
     try:
-        scope, name = selection(session)
-        chunks = listing.export_csv(
-            session,
-            actor=op.actor,
-            rule=parse_rule(state.filter),
-            sort=state.sort,
-            descending=state.descending,
-            batch_size=get_settings().export_batch_size,
-            scope=scope,
-        )
+        chunks, name = make(session)
         first = next(chunks)
     except BaseException:
         session.close()
@@ -50,3 +39,25 @@ def people_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def people_csv(
+    op: Operator, state: TableState, selection: Callable[[Session], tuple[listing.Scope, str]]
+) -> StreamingResponse:
+    """The people of the scope `selection` gives (with the file's name) that the table's filter
+    selects, in its sort order; a bad filter or sort is a clean error."""
+
+    def make(session: Session) -> tuple[Iterator[str], str]:
+        scope, name = selection(session)
+        chunks = listing.export_csv(
+            session,
+            actor=op.actor,
+            rule=parse_rule(state.filter),
+            sort=state.sort,
+            descending=state.descending,
+            batch_size=get_settings().export_batch_size,
+            scope=scope,
+        )
+        return chunks, name
+
+    return streamed_csv(make)

@@ -7,22 +7,19 @@ counts, the new group and the download of the rows that were not imported.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from coterie import ids
-from coterie.db import get_sessionmaker
 from coterie.directory.models import Form
 from coterie.errors import NotFound
 from coterie.groups import service as groups
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob
+from coterie.web import downloads
 from coterie.web.deps import Operator, OperatorDep, SessionDep, WebRoute, redirect, render
 from coterie.web.imports import job_url, load_job
 
@@ -77,22 +74,6 @@ def rejected(session: SessionDep, op: OperatorDep, import_id: str) -> Response:
     """The rows that were not imported, as in the file, with the reason per row (streamed)."""
     job = load_job(session, op, import_id)
     name = f"{Path(job.file_name).stem}-rejected-rows.csv"
-    stream_session = get_sessionmaker()()
-    try:
-        chunks = imports.rejected_csv(stream_session, actor=op.actor, job_id=job.id)
-        first = next(chunks)
-    except BaseException:
-        stream_session.close()
-        raise
-
-    def stream() -> Iterator[str]:
-        try:
-            yield from itertools.chain([first], chunks)
-        finally:
-            stream_session.close()
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return downloads.streamed_csv(
+        lambda session: (imports.rejected_csv(session, actor=op.actor, job_id=job.id), name)
     )
