@@ -178,6 +178,21 @@ def test_paging_and_sorting(scim: Scim) -> None:
     assert scim.get("/Users", params={"sortBy": "title"}).status_code == 400
 
 
+def test_users_search_takes_the_list_parameters_in_its_body(scim: Scim) -> None:
+    crew(scim)
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}
+    ordered = {**search, "sortBy": "name.familyName", "sortOrder": "descending"}
+    assert names(scim.post("/Users/.search", ordered)) == ["bob", "ann", "cyd"]
+    page = scim.post("/Users/.search", {**ordered, "startIndex": 2, "count": 1}).json()
+    assert (page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (3, 2, 1)
+    picked = scim.post("/Users/.search", {**search, "attributes": ["userName"], "count": 1})
+    assert set(picked.json()["Resources"][0]) == {"schemas", "id", "userName"}
+    for wrong in ("2", True, 1.5):
+        refused = scim.post("/Users/.search", {**search, "count": wrong})
+        assert refused.status_code == 400, wrong
+        assert refused.json()["detail"] == "count must be an integer"
+
+
 def test_attributes_and_excluded_attributes(scim: Scim) -> None:
     crew(scim)
     only = scim.get("/Users", params={"attributes": "userName", "filter": 'userName eq "ann"'})

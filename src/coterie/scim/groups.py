@@ -223,21 +223,10 @@ def _replace_members(
 
 @router.get("/Groups")
 async def list_groups(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    filter: Annotated[str | None, Query(max_length=10_000)] = None,
-    sort_by: Annotated[str | None, Query(alias="sortBy", max_length=300)] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder", max_length=20)] = None,
-    start_index: Annotated[int | None, Query(alias="startIndex")] = None,
-    count: Annotated[int | None, Query()] = None,
-    attributes: Annotated[str | None, Query(max_length=2000)] = None,
-    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=2000)] = None,
+    request: Request, session: SessionDep, actor: ActorDep, query: protocol.ListQueryDep
 ) -> Response:
-    start, size = protocol.page_bounds(start_index, count)
-    found, total = page(
-        session, request, actor, filter, sort_by, sort_order, start, size, attributes, excluded
-    )
+    start, size = query.bounds()
+    found, total = page(session, request, actor, query, start, size)
     return protocol.scim_json(protocol.list_response(found, total=total, start=start))
 
 
@@ -245,21 +234,16 @@ def page(
     session: Session,
     request: Request,
     actor: Actor,
-    filter: str | None,
-    sort_by: str | None,
-    sort_order: str | None,
+    query: protocol.ListQuery,
     start: int,
     size: int,
-    attributes: str | None,
-    excluded: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of groups as SCIM documents, and how many match in all."""
-    parameters = response_parameters(attributes, excluded)
-    stmt = matching(session, actor, filter)
+    parameters = response_parameters(query.attributes, query.excluded)
+    stmt = matching(session, actor, query.filter)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    column = filters.sort_column(sort_by or "meta.created", resource="Group", custom=[])
-    descending = (sort_order or "ascending").lower() == "descending"
-    order = [column.desc() if descending else column.asc(), CoterieGroup.id]
+    column = filters.sort_column(query.sort_by or "meta.created", resource="Group", custom=[])
+    order = [column.desc() if query.descending else column.asc(), CoterieGroup.id]
     found = (
         list(session.scalars(stmt.order_by(*order).offset(start - 1).limit(size))) if size else []
     )

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -181,6 +182,68 @@ def page_bounds(start_index: int | None, count: int | None) -> tuple[int, int]:
     start = max(1, start_index or 1)
     size = MAX_RESULTS if count is None else min(max(0, count), MAX_RESULTS)
     return start, size
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list or a `.search` asks for (RFC 7644 §3.4.2), from the query string
+    (`ListQueryDep`) or a `.search` body (`of_body`)."""
+
+    filter: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+    start_index: int | None = None
+    count: int | None = None
+    attributes: str | None = None
+    excluded: str | None = None
+
+    @classmethod
+    def of_body(cls, body: dict[str, Any]) -> ListQuery:
+        def text(key: str) -> str | None:
+            value = body.get(key)
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            return None if value is None else str(value)
+
+        def number(key: str) -> int | None:
+            value = body.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise Invalid(f"{key} must be an integer", field=key)
+            return value
+
+        return cls(
+            text("filter"),
+            text("sortBy"),
+            text("sortOrder"),
+            number("startIndex"),
+            number("count"),
+            text("attributes"),
+            text("excludedAttributes"),
+        )
+
+    @property
+    def descending(self) -> bool:
+        return (self.sort_order or "ascending").lower() == "descending"
+
+    def bounds(self) -> tuple[int, int]:
+        """`page_bounds` of its `startIndex` and `count`."""
+        return page_bounds(self.start_index, self.count)
+
+
+async def list_query(
+    filter: Annotated[str | None, Query(max_length=10_000)] = None,
+    sort_by: Annotated[str | None, Query(alias="sortBy", max_length=300)] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder", max_length=20)] = None,
+    start_index: Annotated[int | None, Query(alias="startIndex")] = None,
+    count: Annotated[int | None, Query()] = None,
+    attributes: Annotated[str | None, Query(max_length=2000)] = None,
+    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=2000)] = None,
+) -> ListQuery:
+    """A list's parameters from its query string (async: no thread hand-off)."""
+    return ListQuery(filter, sort_by, sort_order, start_index, count, attributes, excluded)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 
 
 def list_response(resources: list[dict[str, Any]], *, total: int, start: int) -> dict[str, Any]:

@@ -34,20 +34,6 @@ router = APIRouter()
 _USER, _GROUP = 0, 1
 
 
-def _text(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if isinstance(value, list):
-        value = ",".join(str(v) for v in value)
-    return None if value is None else str(value)
-
-
-def _number(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise Invalid(f"{key} must be an integer", field=key)
-    return value
-
-
 def _either(*attempts: Any) -> list[Any]:
     """Each attempt's result, None where it raised `Invalid`; the first error when all did."""
     results: list[Any] = []
@@ -79,10 +65,9 @@ def _keyed(stmt: Select[Any], kind: int, key: ColumnElement[Any] | None) -> Sele
 
 @router.post("/.search")
 async def search_all(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    body = await protocol.read_json(request)
-    start, size = protocol.page_bounds(_number(body, "startIndex"), _number(body, "count"))
-    filter_text, sort_by = _text(body, "filter"), _text(body, "sortBy")
-    descending = (_text(body, "sortOrder") or "ascending").lower() == "descending"
+    query = protocol.ListQuery.of_body(await protocol.read_json(request))
+    start, size = query.bounds()
+    filter_text, sort_by = query.filter, query.sort_by
     ctx = users.Call(session, actor, request)
     people, teams = _either(
         lambda: users.matching(ctx, filter_text)[0],
@@ -102,7 +87,7 @@ async def search_all(request: Request, session: SessionDep, actor: ActorDep) -> 
     rows = union_all(*parts).subquery()
     total = session.scalar(select(func.count()).select_from(rows)) or 0
     if sort_by:
-        key = rows.c.key.desc() if descending else rows.c.key.asc()
+        key = rows.c.key.desc() if query.descending else rows.c.key.asc()
         order = [key.nulls_last(), rows.c.kind, rows.c.created, rows.c.id]
     else:
         order = [rows.c.kind, rows.c.created, rows.c.id]
@@ -110,7 +95,7 @@ async def search_all(request: Request, session: SessionDep, actor: ActorDep) -> 
     if size and start <= total:
         stmt = select(rows.c.kind, rows.c.id).order_by(*order).offset(start - 1).limit(size)
         page = [(kind, found_id) for kind, found_id in session.execute(stmt)]
-    resources = _render(session, request, ctx, page, body)
+    resources = _render(session, request, ctx, page, query)
     return protocol.scim_json(protocol.list_response(resources, total=total, start=start))
 
 
@@ -119,10 +104,10 @@ def _render(
     request: Request,
     ctx: users.Call,
     page: list[tuple[int, int]],
-    body: dict[str, Any],
+    query: protocol.ListQuery,
 ) -> list[dict[str, Any]]:
     """The page's people and groups as SCIM documents, in the page's order."""
-    attributes, excluded = _text(body, "attributes"), _text(body, "excludedAttributes")
+    attributes, excluded = query.attributes, query.excluded
     user_ids = [i for kind, i in page if kind == _USER]
     group_ids = [i for kind, i in page if kind == _GROUP]
     found: dict[tuple[int, int], dict[str, Any]] = {}

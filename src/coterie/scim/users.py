@@ -206,92 +206,43 @@ def _respond(
 
 @router.get("/Users")
 async def list_users(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    filter: Annotated[str | None, Query(max_length=10_000)] = None,
-    sort_by: Annotated[str | None, Query(alias="sortBy", max_length=300)] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder", max_length=20)] = None,
-    start_index: Annotated[int | None, Query(alias="startIndex")] = None,
-    count: Annotated[int | None, Query()] = None,
-    attributes: Annotated[str | None, Query(max_length=2000)] = None,
-    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=2000)] = None,
+    request: Request, session: SessionDep, actor: ActorDep, query: protocol.ListQueryDep
 ) -> Response:
-    ctx = Call(session, actor, request)
-    return search(ctx, filter, sort_by, sort_order, start_index, count, attributes, excluded)
+    return search(Call(session, actor, request), query)
 
 
 @router.post("/Users/.search")
 async def search_users(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     body = await protocol.read_json(request)
-    ctx = Call(session, actor, request)
-
-    def text(key: str) -> str | None:
-        value = body.get(key)
-        if isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        return None if value is None else str(value)
-
-    def number(key: str) -> int | None:
-        value = body.get(key)
-        if value is not None and not isinstance(value, int):
-            raise Invalid(f"{key} must be an integer", field=key)
-        return value
-
-    return search(
-        ctx,
-        text("filter"),
-        text("sortBy"),
-        text("sortOrder"),
-        number("startIndex"),
-        number("count"),
-        text("attributes"),
-        text("excludedAttributes"),
-    )
+    return search(Call(session, actor, request), protocol.ListQuery.of_body(body))
 
 
-def search(
-    ctx: Call,
-    filter_text: str | None,
-    sort_by: str | None,
-    sort_order: str | None,
-    start_index: int | None,
-    count: int | None,
-    attributes: str | None,
-    excluded: str | None,
-) -> Response:
-    start, size = protocol.page_bounds(start_index, count)
-    resources, total = page(
-        ctx, filter_text, sort_by, sort_order, start, size, attributes, excluded
-    )
+def search(ctx: Call, query: protocol.ListQuery) -> Response:
+    start, size = query.bounds()
+    resources, total = page(ctx, query, start, size)
     return protocol.scim_json(protocol.list_response(resources, total=total, start=start))
 
 
 def page(
-    ctx: Call,
-    filter_text: str | None,
-    sort_by: str | None,
-    sort_order: str | None,
-    start: int,
-    size: int,
-    attributes: str | None,
-    excluded: str | None,
+    ctx: Call, query: protocol.ListQuery, start: int, size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of people as SCIM documents, and how many match in all."""
+    attributes, excluded = query.attributes, query.excluded
     parameters = ctx.parameters(attributes, excluded) if attributes or excluded else None
-    if filter_text and not sort_by and (sort_order or "ascending").lower() == "ascending":
-        params = filters.user_name_params(filter_text)
+    ascending = (query.sort_order or "ascending").lower() == "ascending"
+    if query.filter and not query.sort_by and ascending:
+        params = filters.user_name_params(query.filter)
         if params is not None:  # the lookup before every provisioning: a statement built once
             lookup = _VIEW_NAMED[params["id"] is not None]
             rows = lookup.rows(ctx.session, {"ws": ctx.actor.workspace_id, **params})
             return named_page(ctx, rows, start, size, parameters)
-    stmt, total = matching(ctx, filter_text)
+    stmt, total = matching(ctx, query.filter)
     if total is None:
         counted = select(func.count()).select_from(stmt.order_by(None).subquery())
         total = ctx.session.scalar(counted) or 0
-    column = filters.sort_column(sort_by or "meta.created", resource="User", custom=ctx.custom)
-    descending = (sort_order or "ascending").lower() == "descending"
-    order = [column.desc() if descending else column.asc(), Person.id]
+    sort_by = query.sort_by or "meta.created"
+    column = filters.sort_column(sort_by, resource="User", custom=ctx.custom)
+    order = [column.desc() if query.descending else column.asc(), Person.id]
     found: Sequence[tuple[Person, ScimUser | None]] = []
     if size and start <= total:
         with_profiles = stmt.add_columns(ScimUser).outerjoin(ScimUser, _PROFILE_OF_PERSON)
