@@ -3,9 +3,10 @@
     .venv/bin/python bench/scim.py --db sqlite [--users 5000] [--duration 10] [--clients 4]
     .venv/bin/python bench/scim.py --db postgresql
 
-Both servers run under uvicorn (one worker) in their own process on a free loopback port, each
-holding the same N users, and are driven by the same load generator: `--clients` processes,
-each one keep-alive connection in a closed loop, for `--duration` seconds per figure:
+Both servers run under uvicorn (one worker; Coterie in `--workers` processes if asked, while
+scim2-server keeps its data in one process's memory) on a free loopback port, each holding the
+same N users, and are driven by the same load generator: `--clients` processes, each one
+keep-alive connection in a closed loop, for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
 `POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
