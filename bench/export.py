@@ -1,4 +1,4 @@
-"""CSV export of the whole workspace through `listing.export_csv`: rows/s and memory.
+"""CSV export of the whole workspace through `export.export_csv`: rows/s and memory.
 
     .venv/bin/python bench/export.py --db postgresql
 
@@ -84,7 +84,7 @@ def process_cpu(pid: int | None) -> float:
 
 
 def _reference_columns(backend: str) -> str:
-    from coterie.directory.listing import EXPORT_COLUMNS
+    from coterie.directory.export import EXPORT_COLUMNS
 
     custom = ("plan", "city", "score")
     if backend == "postgresql":
@@ -153,7 +153,7 @@ def product(engine: Any, admin: Any, batch_size: int) -> dict[str, float]:
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from coterie.directory import listing
+    from coterie.directory.export import export_csv
 
     with Session(engine) as session, PeakRss() as memory:
         backend = None
@@ -161,9 +161,7 @@ def product(engine: Any, admin: Any, batch_size: int) -> dict[str, float]:
             backend = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         start, cpu, server = time.perf_counter(), time.process_time(), process_cpu(backend)
         size = lines = 0
-        for chunk in listing.export_csv(
-            session, actor=admin, sort="full_name", batch_size=batch_size
-        ):
+        for chunk in export_csv(session, actor=admin, sort="full_name", batch_size=batch_size):
             encoded = chunk.encode()
             size += len(encoded)
             lines += encoded.count(b"\n")
@@ -184,7 +182,7 @@ def run(backend: str, batch_size: int = 5000, rounds: int = 3) -> dict[str, Any]
 
     from coterie import actor as actors
     from coterie import db
-    from coterie.directory import listing
+    from coterie.directory.export import export_csv
     from coterie.rules import parse_filter
 
     engine = db.make_engine(_common.database_url(backend))
@@ -194,7 +192,7 @@ def run(backend: str, batch_size: int = 5000, rounds: int = 3) -> dict[str, Any]
     # Warm the code path and the connection on a small export (a filter nobody matches).
     with Session(engine) as session:
         nobody = parse_filter('email eq "nobody@nowhere.example"')
-        for _ in listing.export_csv(session, actor=admin, rule=nobody, batch_size=batch_size):
+        for _ in export_csv(session, actor=admin, rule=nobody, batch_size=batch_size):
             pass
 
     reference = reference_postgres if backend == "postgresql" else reference_sqlite
@@ -221,7 +219,7 @@ def run(backend: str, batch_size: int = 5000, rounds: int = 3) -> dict[str, Any]
         flush=True,
     )
     for label, runs, seconds, rate in (
-        ("listing.export_csv", products, product_s, product_rate),
+        ("export.export_csv", products, product_s, product_rate),
         (f"reference: {reference_name}", references, reference_s, reference_rate),
     ):
         _common.line(

@@ -1,11 +1,11 @@
-"""Check that `listing.export_csv` writes the same bytes on SQLite and PostgreSQL.
+"""Check that `export.export_csv` writes the same bytes on SQLite and PostgreSQL.
 
     .venv/bin/python bench/export_equivalence.py [--against FILE]
 
 Writes awkward people (formula-like cells, quotes, commas, CR and LF inside cells, empty strings,
 floats around 1e15, datetimes with and without microseconds, multi-enums) with the same ids into a
 scratch workspace of the PostgreSQL bench database and a scratch SQLite file, exports both, and
-compares. `--against` also compares with another implementation of `export_csv` (a listing.py
+compares. `--against` also compares with another implementation of `export_csv` (an export.py
 file, e.g. the previous version from git) run on PostgreSQL.
 """
 
@@ -128,14 +128,14 @@ def _export(url: str, slug: str, module: Any = None) -> str:
     from sqlalchemy.orm import Session
 
     from coterie import actor, db
+    from coterie.directory import export as current
     from coterie.directory import forms
-    from coterie.directory import listing as current
     from coterie.directory.models import Field, User
     from coterie.directory.schemas import FieldCreate
     from coterie.rules import FieldType
     from coterie.workspaces import service as workspaces
 
-    listing = module or current
+    export = module or current
     engine = db.make_engine(url)
     with Session(engine) as session, session.begin():
         workspace = workspaces.find_by_slug(session, slug=slug)
@@ -152,13 +152,13 @@ def _export(url: str, slug: str, module: Any = None) -> str:
             )
         session.execute(insert(User), _people(workspace.id))
     with Session(engine) as session:
-        text = "".join(listing.export_csv(session, actor=admin, sort="full_name", batch_size=7))
+        text = "".join(export.export_csv(session, actor=admin, sort="full_name", batch_size=7))
     engine.dispose()
     return text
 
 
 def _load(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("other_listing", path)
+    spec = importlib.util.spec_from_file_location("other_export", path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
@@ -181,7 +181,7 @@ def _diff(label: str, left: str, right: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", help="another listing.py to compare on PostgreSQL")
+    parser.add_argument("--against", help="another export.py to compare on PostgreSQL")
     args = parser.parse_args()
     sqlite_url = f"sqlite:///{_common.DATA / 'export_check.db'}"
     (_common.DATA / "export_check.db").unlink(missing_ok=True)

@@ -137,7 +137,7 @@ def summary(backends: list[str]) -> str:
                 "",
                 "| CSV export | seconds | rows/s | CPU s | MiB | ratio | target >= 0.5x |",
                 "|---|---:|---:|---:|---:|---:|---|",
-                f"| listing.export_csv | {x['seconds']:.1f} | {x['rows_per_s']:,.0f} | "
+                f"| export.export_csv | {x['seconds']:.1f} | {x['rows_per_s']:,.0f} | "
                 f"{x['cpu_s']:.1f} | {x['bytes'] / 2**20:.0f} | {x['ratio']:.2f}x "
                 f"(CPU {x['cpu_ratio']:.2f}x) | {_yes(x['met'])} |",
                 f"| reference: {x['reference']} | {x['reference_seconds']:.1f} | "

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from coterie.actor import Actor
-from coterie.directory import forms, listing
+from coterie.directory import export, forms, listing
 from coterie.directory.schemas import FieldCreate
 from coterie.errors import Invalid
 from coterie.rules import FieldType, parse_filter
@@ -139,7 +139,7 @@ def test_export_streams_the_same_selection_with_formulas_neutralized(
         phone="+447911123456",
         attributes={"plan": "Pro"},
     )
-    chunks = listing.export_csv(
+    chunks = export.export_csv(
         session,
         actor=admin,
         rule=parse_filter('attributes.plan eq "Pro"'),
@@ -171,7 +171,7 @@ def test_export_streams_the_same_selection_with_formulas_neutralized(
     ],
 )
 def test_neutralize(cell: str, expected: str) -> None:
-    assert listing.neutralize(cell) == expected
+    assert export.neutralize(cell) == expected
 
 
 def test_a_cursor_is_refused_under_another_sort(session: Session, admin: Actor) -> None:

@@ -20,7 +20,7 @@ from coterie import ids
 from coterie.access import roles
 from coterie.access.models import Assignment, Resource
 from coterie.actor import Actor, Role
-from coterie.directory.listing import neutralize
+from coterie.directory.export import neutralize
 from coterie.directory.models import User
 from coterie.errors import Forbidden
 from coterie.groups import hierarchy

@@ -29,7 +29,7 @@ from coterie.api.users import (
     people_csv,
     people_page,
 )
-from coterie.directory.listing import neutralize
+from coterie.directory.export import neutralize
 from coterie.directory.schemas import UserPage, UserRead
 from coterie.errors import Forbidden, Invalid, NotFound
 from coterie.groups import members, preview

@@ -21,6 +21,7 @@ from coterie.actor import Actor
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.directory import listing
 from coterie.directory import service as users
+from coterie.directory.export import export_csv
 from coterie.directory.schemas import PageLinks, UserCreate, UserPage, UserRead, UserUpdate
 from coterie.groups import people
 from coterie.groups import service as groups
@@ -119,7 +120,7 @@ def csv_response(chunks: Iterator[str], *, filename: str) -> StreamingResponse:
 def people_csv(
     session: Session, *, actor: Actor, query: PeopleQuery, scope: listing.Scope, filename: str
 ) -> StreamingResponse:
-    chunks = listing.export_csv(
+    chunks = export_csv(
         session,
         actor=actor,
         rule=query.rule,

@@ -44,6 +44,7 @@ from coterie.cli._common import (
 )
 from coterie.db import get_sessionmaker
 from coterie.directory import contacts, listing
+from coterie.directory.export import export_csv
 from coterie.directory.models import User
 from coterie.directory.service import workspace_fields
 from coterie.errors import Conflict, Invalid
@@ -334,7 +335,7 @@ def users_export(
     """Every matching person as CSV (the same columns as the web UI's download)."""
     with transaction() as session:
         actor = cli_actor(find_workspace(session, workspace), session=session, operator=operator)
-        chunks = listing.export_csv(
+        chunks = export_csv(
             session,
             actor=actor,
             rule=parse_filter(filter_),

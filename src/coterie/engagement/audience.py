@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.db import Id, utcnow
-from coterie.directory.listing import neutralize
+from coterie.directory.export import neutralize
 from coterie.directory.models import User
 from coterie.engagement.models import RecipientChunk
 from coterie.errors import Invalid

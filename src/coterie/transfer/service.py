@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from coterie import ids, uploads
 from coterie.actor import Actor
 from coterie.directory import forms
-from coterie.directory.listing import neutralize
+from coterie.directory.export import neutralize
 from coterie.directory.models import Field
 from coterie.directory.schemas import FieldCreate
 from coterie.directory.service import require_write, workspace_fields

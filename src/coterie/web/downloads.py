@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from coterie.db import get_sessionmaker
 from coterie.directory import listing
+from coterie.directory.export import export_csv
 from coterie.settings import get_settings
 from coterie.web.deps import Operator
 from coterie.web.table import TableState, parse_rule
@@ -49,7 +50,7 @@ def people_csv(
 
     def make(session: Session) -> tuple[Iterator[str], str]:
         scope, name = selection(session)
-        chunks = listing.export_csv(
+        chunks = export_csv(
             session,
             actor=op.actor,
             rule=parse_rule(state.filter),

@@ -21,6 +21,7 @@ from starlette.datastructures import QueryParams
 from coterie import ids
 from coterie.access import scope as scopes
 from coterie.directory import listing
+from coterie.directory.export import neutralize
 from coterie.errors import Invalid
 from coterie.groups import service as groups
 from coterie.groups.models import Group
@@ -184,7 +185,7 @@ def _csv_rows(session: Session, op: Operator, state: GroupListState) -> Iterator
                 group.created_by_label,
                 group.updated_at.isoformat(),
             )
-            writer.writerow(listing.neutralize(str(c)) for c in cells)
+            writer.writerow(neutralize(str(c)) for c in cells)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -27,7 +27,7 @@ from coterie.access import roles
 from coterie.access.operators import roster
 from coterie.actor import Role
 from coterie.directory import listing, views
-from coterie.directory.listing import neutralize
+from coterie.directory.export import export_csv, neutralize
 from coterie.directory.schemas import SavedViewSave
 from coterie.errors import Invalid
 from coterie.groups import hierarchy
@@ -318,7 +318,7 @@ def export(request: Request, session: SessionDep, op: OperatorDep) -> Response:
         scope = roster.operators(session, actor=op.actor, group_id=state.group)
         chunks = iter(
             list(
-                listing.export_csv(
+                export_csv(
                     session,
                     actor=op.actor,
                     rule=rule,
