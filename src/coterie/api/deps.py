@@ -26,11 +26,13 @@ async def db_session() -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session)]
 
 
-def current_actor(
+async def current_actor(
     request: Request,
     session: SessionDep,
     authorization: Annotated[str | None, Header(description="Bearer <API token>")] = None,
 ) -> Actor:
+    """The caller of an API token; 401 without a valid one. Async, as `authorize`: its one
+    indexed lookup runs on the event loop instead of paying a thread hand-off."""
     known = getattr(request.state, "actor", None)
     if isinstance(known, Actor):
         return known
@@ -41,11 +43,13 @@ def current_actor(
     return actor
 
 
-def authorize(request: Request, session: SessionDep) -> None:
+async def authorize(request: Request, session: SessionDep) -> None:
     """Every API route: the caller's role against the route's (`coterie.access.roles`), then
     the people and groups named in its path against the caller's scope, before body validation.
 
-    Calls without an operator token pass on to the route, whose own credentials decide.
+    Calls without an operator token pass on to the route, whose own credentials decide. Async:
+    its short indexed reads run on the event loop, not through a thread hand-off per request
+    (docs/performance.md, "Reading one person over HTTP").
     """
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer ") or not header[7:].strip().startswith(tokens.PREFIX):
@@ -54,7 +58,7 @@ def authorize(request: Request, session: SessionDep) -> None:
     needed = roles.required(getattr(route, "openapi_extra", None), request.method)
     if needed is None:
         return
-    actor = current_actor(request, session, header)
+    actor = await current_actor(request, session, header)
     roles.require(actor, needed)
     scopes.check_path(session, actor=actor, params=dict(request.path_params))
 
