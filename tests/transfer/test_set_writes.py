@@ -18,7 +18,7 @@ from coterie.directory.models import User
 from coterie.directory.schemas import FieldCreate
 from coterie.events.models import OutboxEvent
 from coterie.rules import FieldType
-from coterie.transfer import runner, upserts
+from coterie.transfer import runner, staging, upserts
 from coterie.transfer import service as imports
 from coterie.transfer.models import ImportJob, ImportRow
 from coterie.transfer.schemas import ImportConfigure
@@ -193,3 +193,49 @@ def test_each_matched_persons_custom_fields_are_merged_once(
     # SQLite: once per person (the test of a change and the update read its result); PostgreSQL
     # merges in SQL and never calls the Python merge.
     assert len(calls) == (2 if session.get_bind().dialect.name == "sqlite" else 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a SQLite setting
+def test_sqlite_batches_get_a_larger_page_cache_and_give_it_back(
+    session: Session,
+    admin: Actor,
+    fields: None,
+    make_session: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def cache_size() -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
+
+    before = cache_size()
+    seen: list[int] = []
+    insert_created = upserts.insert_created
+
+    def spied(writing: Session, job: ImportJob, *, now: Any) -> None:
+        seen.append(int(writing.connection().exec_driver_sql("PRAGMA cache_size").scalar_one()))
+        insert_created(writing, job, now=now)
+
+    monkeypatch.setattr(upserts, "insert_created", spied)
+    text = "Name,Email,Plan,City\nAda,ada@example.com,,\n"
+    done = run_import(session, admin, make_session, text, group="A")
+    assert done.counts == {"created": 1}
+    assert seen == [-staging.SQLITE_CACHE_KIB]
+    assert cache_size() == before
+
+    def failing(writing: Session, job: ImportJob, *, now: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(upserts, "insert_created", failing)
+    job = imports.upload(
+        session,
+        actor=admin,
+        file_name="b.csv",
+        stream=io.BytesIO(b"Name,Email,Plan,City\nBo,bo@example.com,,\n"),
+    )
+    imports.configure(
+        session, actor=admin, job_id=job.id, data=ImportConfigure(mapping=MAPPING, group_name="B")
+    )
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id)
+    assert cache_size() == before

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from coterie import actor as actors
@@ -33,7 +34,7 @@ class Placed:
 
     first: int  # row numbers
     last: int
-    staged: list[tuple[Any, ...]] = field(default_factory=list)
+    staged: list[tuple[Any, ...]] = field(default_factory=list)  # `staging.stored` rows
     created: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # `matched` split when written
     matched: int = 0
@@ -54,9 +55,15 @@ def new_ids(count: int) -> list[int]:
 
 
 def place(
-    policy: str, batch: Sequence[readers.Row], normalized: Sequence[Normalized], matcher: Matcher
+    policy: str,
+    batch: Sequence[readers.Row],
+    normalized: Sequence[Normalized],
+    matcher: Matcher,
+    *,
+    dialect: Dialect,
 ) -> Placed:
-    """Every row's outcome and person; the batch is remembered for the next one's match."""
+    """Every row's outcome and person, its stage row ready to load into `dialect`'s database;
+    the batch is remembered for the next one's match."""
     matches = matcher.match(normalized)
     placed = Placed(batch[0].number, batch[-1].number)
     row_user: list[int | None] = []
@@ -73,6 +80,7 @@ def place(
             counts[outcome] = counts.get(outcome, 0) + 1
         placed.staged.append(upserts.staged(row, result, outcome, user_id, reason))
     matcher.remember(normalized, row_user)
+    placed.staged = staging.stored(dialect, placed.staged)
     return placed
 
 
@@ -88,14 +96,17 @@ def write(
     """One transaction: the batch's people, row outcomes, audit entry (and so its webhook
     events) and the job's progress, committed together."""
     now = now or utcnow()
-    staging.prepare(session)
-    staging.load(session, placed.staged)
-    upserts.insert_created(session, job, now=now)
-    updated: list[int] = []
-    if placed.matched:
-        updated = upserts.merge_matched(
-            session, job, columns=columns, attributes=attributes, now=now
-        )
+    with staging.roomy_cache(session):
+        staging.prepare(session)
+        staging.load(session, placed.staged)
+        upserts.insert_created(session, job, now=now)
+        updated: list[int] = []
+        if placed.matched:
+            updated = upserts.merge_matched(
+                session, job, columns=columns, attributes=attributes, now=now
+            )
+        upserts.record_outcomes(session, job)
+        staging.clear(session)
     counts = dict(job.counts)
     written = dict(placed.counts)
     written["updated"] = len(updated)
@@ -103,8 +114,6 @@ def write(
     for outcome, number in written.items():
         if number:
             counts[outcome] = counts.get(outcome, 0) + number
-    upserts.record_outcomes(session, job)
-    staging.clear(session)
     audit.record(
         session,
         actor=actor_of(job),

@@ -127,6 +127,7 @@ def _upsert_all(
         )
         columns, attributes = upserts.written_columns(job.mapping)
         policy = job.merge_policy
+        dialect = session.get_bind().dialect
 
         def write(placed: batches.Placed) -> None:
             batches.write(session, job, placed, columns=columns, attributes=attributes)
@@ -138,13 +139,13 @@ def _upsert_all(
 
         if not pipelined:
             for batch, normalized in normalized_batches:
-                write(batches.place(policy, batch, normalized, matcher))
+                write(batches.place(policy, batch, normalized, matcher, dialect=dialect))
                 report()
             return
         with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
             pending: Future[None] | None = None
             for batch, normalized in normalized_batches:
-                placed = batches.place(policy, batch, normalized, matcher)
+                placed = batches.place(policy, batch, normalized, matcher, dialect=dialect)
                 reader.rollback()  # the next match reads what the writer committed since
                 if pending is not None:
                     pending.result()
