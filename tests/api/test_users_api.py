@@ -72,6 +72,30 @@ def test_bad_input_is_a_problem_naming_each_field(client: TestClient) -> None:
     assert listed["total"] == 0  # nothing was written
 
 
+def test_null_clears_a_field_to_what_a_new_person_has(client: TestClient) -> None:
+    """The fuzzer's find: `"roaming": null` was a NOT NULL violation, a 500."""
+    cleared = {"nicknames": None, "role": None, "scoring_enabled": None, "roaming": None}
+    made = _create(client, full_name="Ann", external_id="0", **cleared)
+    assert (made["nicknames"], made["role"], made["roaming"]) == ([], "none", False)
+    user_id = made["id"]
+    set_up = {"nicknames": ["Annie"], "scoring_enabled": True, "roaming": True}
+    assert client.patch(f"/api/v1/users/{user_id}", json=set_up).status_code == 200
+    patched = client.patch(f"/api/v1/users/{user_id}", json=cleared)
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["nicknames"], patched.json()["roaming"]) == ([], False)
+    assert patched.json()["scoring_enabled"] is False
+    refused = client.patch(f"/api/v1/users/{user_id}", json={"status": None, "roaming": True})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in refused.json()["errors"]] == ["status"]
+    assert client.get(f"/api/v1/users/{user_id}").json()["roaming"] is False  # nothing written
+    no_status = client.post(
+        "/api/v1/users", json={"full_name": "Bo", "external_id": "1", "status": None}
+    )
+    assert no_status.status_code == 400
+    assert client.get("/api/v1/users").json()["total"] == 1
+
+
 def test_roles_and_workspaces(api: Api) -> None:
     admin = api.as_role(Role.ADMIN)
     reader = api.as_role(Role.READ_ONLY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -61,6 +62,14 @@ def workspace_fields(session: Session, *, workspace_id: int) -> list[Field]:
 _REGIONAL = ("phone", "whatsapp", "ring_phone", "attributes")
 
 
+_CLEARED: dict[str, Callable[[], Any]] = {
+    "nicknames": list,
+    "role": lambda: "none",
+    "scoring_enabled": lambda: False,
+    "roaming": lambda: False,
+}
+
+
 def _normalized(given: dict[str, Any], *, region: str) -> dict[str, Any]:
     """The given fields in stored form; every problem reported at once, each naming its field."""
     problems: list[FieldError] = []
@@ -80,6 +89,12 @@ def _normalized(given: dict[str, Any], *, region: str) -> dict[str, Any]:
     for name in ("first_name", "last_name", "full_name", "agent_id"):
         if given.get(name) == "":
             given[name] = None
+    # `null` clears a field; those that cannot be empty go back to what a new person has.
+    for name, cleared in _CLEARED.items():
+        if name in given and given[name] is None:
+            given[name] = cleared()
+    if "status" in given and given["status"] is None:
+        problems.append(FieldError("status", "cannot be cleared: it is active or deactivated"))
     if problems:
         raise Invalid("Some contact details are not valid", errors=problems)
     return given
