@@ -4,7 +4,7 @@ the requests identity providers make most served ahead of the framework (`ScimAp
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,13 +50,28 @@ class ScimApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = reads.hot_read(scope)
         if read is not None:
-            response = await self._read(Request(scope), read)
+            request = Request(scope)
+            response = await self._answered(request, self._read(request, read))
         elif is_create(scope):
-            response = await self._create(Request(scope, receive))
+            request = Request(scope, receive)
+            response = await self._answered(request, self._create(request))
         else:
             await self.api(scope, receive, send)
             return
         await response(scope, receive, send)
+
+    async def _answered(self, request: Request, work: Awaitable[Response]) -> Response:
+        """`work`'s response, or a failure answered by the handler FastAPI would have used (the
+        session rolls back when it closes)."""
+        try:
+            return await work
+        except Exception as exc:
+            handlers = self.api.exception_handlers  # the SCIM errors' (`protocol`): async
+            handler: Any = next((handlers[k] for k in type(exc).__mro__ if k in handlers), None)
+            if handler is None:
+                raise
+            answer: Response = await handler(request, exc)
+            return answer
 
     @asynccontextmanager
     async def _overridden(self) -> AsyncIterator[Session | None]:
@@ -80,32 +95,18 @@ class ScimApp:
     async def _read(self, request: Request, read: reads.HotRead) -> Response:
         async with self._overridden() as session:
             if session is not None:
-                return await reads.answer(session.connection(), session, request, read)
-        return await reads.serve(request, read)
+                return reads.answer(session.connection(), session, request, read)
+        return reads.serve(request, read)
 
     async def _create(self, request: Request) -> Response:
+        """`users.create_user` with its dependencies given."""
         async with self._overridden() as session:
             if session is not None:
-                return await self._create_in(session, request)
+                return await _create_in(session, request)
         with get_sessionmaker()() as session:
-            return await self._create_in(session, request)
+            return await _create_in(session, request)
 
-    async def _create_in(self, session: Session, request: Request) -> Response:
-        """`users.create_user` with its dependencies given; a failure answered by the handler
-        FastAPI would have used (the session rolls back when it closes)."""
-        try:
-            actor = await protocol.scim_actor(request, session)
-            return await users.create_user(request, session, actor)
-        except Exception as exc:
-            handler = self._handler(exc)
-            if handler is None:
-                raise
-            answer: Response = await handler(request, exc)
-            return answer
 
-    def _handler(self, exc: Exception) -> Any:
-        for kind in type(exc).__mro__:
-            handler = self.api.exception_handlers.get(kind)
-            if handler is not None:
-                return handler
-        return None
+async def _create_in(session: Session, request: Request) -> Response:
+    actor = await protocol.scim_actor(request, session)
+    return await users.create_user(request, session, actor)

@@ -90,26 +90,22 @@ def hot_read(scope: Scope) -> HotRead | None:
     return HotRead(filter=dict(query)["filter"], start_index=start, count=count)
 
 
-async def answer(
-    connection: Connection, session: Session, request: Request, read: HotRead
-) -> Response:
-    try:
-        if read.person_id is not None:
-            return read_person(connection, session, request, read.person_id)
-        assert read.filter is not None
-        return search_name(connection, session, request, read.filter, read.start_index, read.count)
-    except CoterieError as exc:
-        return await protocol.coterie_error(request, exc)
+def answer(connection: Connection, session: Session, request: Request, read: HotRead) -> Response:
+    """The hot read's response; its failures are raised (`app.ScimApp` answers them)."""
+    if read.person_id is not None:
+        return read_person(connection, session, request, read.person_id)
+    assert read.filter is not None
+    return search_name(connection, session, request, read.filter, read.start_index, read.count)
 
 
-async def serve(request: Request, read: HotRead) -> Response:
+def serve(request: Request, read: HotRead) -> Response:
     """A hot read on a pooled connection, not a session: it is one fixed statement."""
     with get_engine().connect() as connection:
         if connection.dialect.name == "postgresql":
             # Independent reads need no transaction: no BEGIN and ROLLBACK round trips.
             connection.execution_options(isolation_level="AUTOCOMMIT")
         with Session(connection) as session:  # only used when the fields are not cached
-            return await answer(connection, session, request, read)
+            return answer(connection, session, request, read)
 
 
 def _call(session: Session, request: Request, rows: Sequence[Sequence[Any]]) -> users.Call:
