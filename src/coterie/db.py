@@ -7,9 +7,11 @@ PostgreSQL and with the Python rule evaluator.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.schema import CallableColumnDefault, Column, ScalarElementColumnDefault
 from sqlalchemy.types import TypeDecorator
 
@@ -119,6 +122,53 @@ def get_engine() -> Engine:
 @lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+# Per event loop (a semaphore belongs to one), with the engine it counts the connections of.
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Engine, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def pool_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool lends at once; None for a pool without a limit."""
+    pool = engine.pool
+    overflow = getattr(pool, "_max_overflow", -1)  # QueuePool's; -1 is no limit
+    return pool.size() + overflow if isinstance(pool, QueuePool) and overflow >= 0 else None
+
+
+@asynccontextmanager
+async def connection_slot() -> AsyncIterator[None]:
+    """Wait on the event loop, not in a worker thread, until the pool has a connection for one
+    request, and hold it while the request uses the database.
+
+    Without it a process could stall: requests whose sync dependency had taken a connection
+    waited for a worker thread to run their route, while every worker thread waited for one of
+    their connections, until the pool's timeout answered 500s (a code redeemed by 200 members at
+    once, CI). With it, at most as many requests as the pool has connections hold one, and the
+    rest wait for a slot without holding a thread. A CSV download's stream holds a connection
+    of its own beyond its request's slot (`web.downloads`); a few of them only make requests
+    wait longer."""
+    engine = get_engine()
+    capacity = pool_capacity(engine)
+    if capacity is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    known = _slots.get(loop)
+    if known is None or known[0] is not engine:
+        known = _slots[loop] = (engine, asyncio.Semaphore(capacity))
+    async with known[1]:
+        yield
+
+
+@asynccontextmanager
+async def request_session() -> AsyncIterator[Session]:
+    """A request's session, once it has a connection slot (`connection_slot`). Opening does no
+    I/O and closing only returns the connection, so neither needs a worker thread."""
+    async with connection_slot():
+        with get_sessionmaker()() as session:
+            yield session
 
 
 @contextmanager

@@ -12,14 +12,13 @@ from coterie import ids
 from coterie.access import roles, tokens
 from coterie.access import scope as scopes
 from coterie.actor import Actor
-from coterie.db import get_sessionmaker
+from coterie.db import request_session
 from coterie.errors import Unauthorized
 
 
 async def db_session() -> AsyncIterator[Session]:
-    """A session per request. Async so FastAPI needs no thread hand-off to open and close it:
-    opening does no I/O, and closing only returns the connection to the pool."""
-    with get_sessionmaker()() as session:
+    """A session per request (`db.request_session`)."""
+    async with request_session() as session:
         yield session
 
 

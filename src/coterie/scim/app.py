@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
-from coterie.db import get_sessionmaker
+from coterie.db import connection_slot, request_session
 from coterie.scim import bulk, discovery, groups, protocol, reads, search, users
 
 
@@ -96,14 +96,15 @@ class ScimApp:
         async with self._overridden() as session:
             if session is not None:
                 return reads.answer(session.connection(), session, request, read)
-        return reads.serve(request, read)
+        async with connection_slot():
+            return reads.serve(request, read)
 
     async def _create(self, request: Request) -> Response:
         """`users.create_user` with its dependencies given."""
         async with self._overridden() as session:
             if session is not None:
                 return await _create_in(session, request)
-        with get_sessionmaker()() as session:
+        async with request_session() as session:
             return await _create_in(session, request)
 
 

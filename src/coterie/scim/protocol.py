@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from coterie import ids
 from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
-from coterie.db import get_sessionmaker
+from coterie.db import request_session
 from coterie.errors import Conflict, CoterieError, Invalid, NotFound, Unauthorized
 
 MEDIA_TYPE = "application/scim+json"
@@ -106,7 +106,7 @@ def install_errors(app: FastAPI) -> None:
 
 
 async def db_session() -> AsyncIterator[Session]:
-    with get_sessionmaker()() as session:
+    async with request_session() as session:
         yield session
 
 

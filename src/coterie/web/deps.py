@@ -8,7 +8,7 @@ anyone not signed in to the login page.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from coterie.access import scope as scopes
 from coterie.actor import Actor
-from coterie.db import get_sessionmaker
+from coterie.db import request_session
 from coterie.directory import signin
 from coterie.directory.models import User
 from coterie.errors import CoterieError, Forbidden, Invalid
@@ -51,8 +51,8 @@ class Operator:
     workspace: Workspace
 
 
-def db_session() -> Iterator[Session]:
-    with get_sessionmaker()() as session:
+async def db_session() -> AsyncIterator[Session]:
+    async with request_session() as session:
         yield session
 
 
