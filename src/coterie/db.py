@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached,
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.schema import CallableColumnDefault, Column, ScalarElementColumnDefault
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -190,7 +193,8 @@ class Prepared:
     execution context and row objects cost more than the statement itself. It runs in a
     session's transaction, after flushing the session as an ORM query would, or on a
     connection; parameters are the statement's `bindparam` (or, for an insert, column) names,
-    converted as SQLAlchemy's column types would convert them (`write`); rows come back as
+    converted as SQLAlchemy's column types would convert them (`write`); a read may also run on
+    an asyncio psycopg connection (`rows_async`, SCIM's hot reads); rows come back as
     plain tuples, their values as the driver gives them, or with `convert` as SQLAlchemy's
     column types would (JSON text decoded and naive times made UTC on SQLite, times in UTC on
     PostgreSQL).
@@ -238,15 +242,17 @@ class Prepared:
             found = driver.execute(sql, values, prepare=True).fetchall()
         else:
             found = driver.execute(sql, [values[name] for name in order]).fetchall()
-        if not processors:
-            return list(found)
-        rows = []
-        for row in found:
-            row = list(row)
-            for i, processor in processors:
-                row[i] = processor(row[i])
-            rows.append(tuple(row))
-        return rows
+        return _converted(found, processors)
+
+    async def rows_async(
+        self, connection: AsyncConnection, dialect: Dialect, params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows, as `rows` gives them, on an asyncio psycopg connection (PostgreSQL, in
+        autocommit) of a database of `dialect`: the event loop serves other requests while the
+        database answers."""
+        sql, _, fixed, processors, _ = self._compiled(dialect)
+        cursor = await connection.execute(sql, fixed | params, prepare=True)
+        return _converted(await cursor.fetchall(), processors)
 
     def write(self, source: Session | Connection, rows: list[dict[str, Any]]) -> int:
         """Run the statement (an insert, update or delete) once per row of parameters, each
@@ -270,6 +276,21 @@ class Prepared:
         if len(positional) == 1:
             return int(driver.execute(sql, positional[0]).rowcount)
         return int(driver.executemany(sql, positional).rowcount)
+
+
+def _converted(
+    found: list[tuple[Any, ...]], processors: list[tuple[int, Any]]
+) -> list[tuple[Any, ...]]:
+    """The driver's rows with the values of `processors`' columns converted."""
+    if not processors:
+        return found
+    rows = []
+    for row in found:
+        values = list(row)
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        rows.append(tuple(values))
+    return rows
 
 
 # Per mapped class: (attribute, column, Python default or None) of each column, and the

@@ -93,9 +93,13 @@ class ScimApp:
                 sessions.close()
 
     async def _read(self, request: Request, read: reads.HotRead) -> Response:
+        """In the tests' session when they give one; on PostgreSQL on an asyncio connection
+        (`reads.serve_async`); on SQLite on a pooled connection."""
         async with self._overridden() as session:
             if session is not None:
                 return reads.answer(session.connection(), session, request, read)
+        if reads.asynchronous():
+            return await reads.serve_async(request, read)
         async with connection_slot():
             return reads.serve(request, read)
 

@@ -4,8 +4,10 @@ most `startIndex` and `count` besides).
 
 They answer as their routes in `users.py` do, through the same `Call`, `read` and page code;
 the token is checked by the statement that reads the people, so that a read is one statement
-(docs/performance.md, SCIM). Any other request, and these with other parameters, go to the
-FastAPI application.
+(docs/performance.md, SCIM). On PostgreSQL that statement runs on an asyncio connection
+(`connections`), so the one event loop of a process serves other requests while it waits; the
+rows are turned into the response by the same code on either path (`respond`). Any other
+request, and these with other parameters, go to the FastAPI application.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from starlette.types import Scope
 from coterie import ids
 from coterie.access import scim as scim_tokens
 from coterie.access.scim import ScimToken
-from coterie.db import Prepared, get_engine
+from coterie.db import Prepared, connection_slot, get_engine
 from coterie.errors import CoterieError, Invalid, NotFound
-from coterie.scim import filters, protocol, users
+from coterie.scim import connections, filters, protocol, users
 
 _BY_ID = re.compile(r"^/Users/([A-Za-z0-9]+)$")
 _NUMBER = re.compile(r"^-?[0-9]{1,9}$")
@@ -90,12 +92,26 @@ def hot_read(scope: Scope) -> HotRead | None:
     return HotRead(filter=dict(query)["filter"], start_index=start, count=count)
 
 
+def statement(request: Request, read: HotRead) -> tuple[Prepared, dict[str, Any]]:
+    """The statement a hot read runs and its parameters; 401 without a bearer token."""
+    secret = scim_tokens.secret_params(protocol.bearer(request))
+    if read.person_id is not None:
+        try:
+            user_id: int | None = ids.decode(read.person_id, what="User")
+        except CoterieError:
+            user_id = None  # nobody, once the token is known to be valid
+        return _ONE, secret | {"id": user_id}
+    assert read.filter is not None
+    params = filters.user_name_params(read.filter)
+    if params is None:
+        raise Invalid("not a userName eq filter", field="filter")
+    return _NAMED[params["id"] is not None], secret | params
+
+
 def answer(connection: Connection, session: Session, request: Request, read: HotRead) -> Response:
     """The hot read's response; its failures are raised (`app.ScimApp` answers them)."""
-    if read.person_id is not None:
-        return read_person(connection, session, request, read.person_id)
-    assert read.filter is not None
-    return search_name(connection, session, request, read.filter, read.start_index, read.count)
+    prepared, params = statement(request, read)
+    return respond(session, request, read, params, prepared.rows(connection, params))
 
 
 def serve(request: Request, read: HotRead) -> Response:
@@ -108,24 +124,46 @@ def serve(request: Request, read: HotRead) -> Response:
             return answer(connection, session, request, read)
 
 
-def _call(session: Session, request: Request, rows: Sequence[Sequence[Any]]) -> users.Call:
-    """The `Call` of a hot read from the token its statement read (401 if it is not valid)."""
+def asynchronous() -> bool:
+    """Whether the hot reads run on asyncio connections (`serve_async`): on PostgreSQL."""
+    return get_engine().dialect.name == "postgresql"
+
+
+async def serve_async(request: Request, read: HotRead) -> Response:
+    """A hot read on an asyncio connection (`connections`), so that the event loop serves other
+    requests while PostgreSQL answers; otherwise as `serve`."""
+    prepared, params = statement(request, read)
+    engine = get_engine()
+    async with connections.of(engine).connection() as connection:
+        rows = await prepared.rows_async(connection, engine.dialect, params)
+    # The session connects only when the workspace's fields are not cached: then from the
+    # engine's pool, for which a request waits on the loop (`db.connection_slot`).
+    async with connection_slot():
+        with Session(engine) as session:
+            return respond(session, request, read, params, rows)
+
+
+def respond(
+    session: Session,
+    request: Request,
+    read: HotRead,
+    params: dict[str, Any],
+    rows: Sequence[Sequence[Any]],
+) -> Response:
+    """The hot read's response from the rows its `statement` read: 401 if they hold no valid
+    token, then as the read's route answers."""
     actor, workspace = scim_tokens.caller(rows[0] if rows else None)
     request.state.workspace = workspace
-    return users.Call(session, actor, request)
+    ctx = users.Call(session, actor, request)
+    if read.person_id is not None:
+        return read_person(ctx, read.person_id, params["id"], rows)
+    return search_name(ctx, rows, read.start_index, read.count)
 
 
 def read_person(
-    connection: Connection, session: Session, request: Request, person_id: str
+    ctx: users.Call, person_id: str, user_id: int | None, rows: Sequence[Sequence[Any]]
 ) -> Response:
     """`GET /Users/{id}`, as `users.get_user` answers it."""
-    secret = protocol.bearer(request)
-    try:
-        user_id: int | None = ids.decode(person_id, what="User")
-    except CoterieError:
-        user_id = None  # nobody, once the token is known to be valid
-    rows = _ONE.rows(connection, scim_tokens.secret_params(secret) | {"id": user_id})
-    ctx = _call(session, request, rows)
     if user_id is None:  # what `protocol.decode` answers the route
         raise NotFound(f"No User with id {person_id}")
     found = users.found_one([row[_T:] for row in rows], ids.encode(user_id))
@@ -133,22 +171,9 @@ def read_person(
 
 
 def search_name(
-    connection: Connection,
-    session: Session,
-    request: Request,
-    text: str,
-    start_index: int | None,
-    count: int | None,
+    ctx: users.Call, rows: Sequence[Sequence[Any]], start_index: int | None, count: int | None
 ) -> Response:
     """`GET /Users?filter=userName eq "..."`, as `users.list_users` answers it."""
-    secret = protocol.bearer(request)
-    params = filters.user_name_params(text)
-    if params is None:
-        raise Invalid("not a userName eq filter", field="filter")
-    rows = _NAMED[params["id"] is not None].rows(
-        connection, scim_tokens.secret_params(secret) | params
-    )
-    ctx = _call(session, request, rows)
     start, size = protocol.page_bounds(start_index, count)
     named = [row[_T:] for row in rows if row[_T] is not None]
     resources, total = users.named_page(ctx, named, start, size, None)
