@@ -132,22 +132,38 @@ def isolated_settings(
     settings.get_settings.cache_clear()
 
 
-@pytest.fixture
-def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Settings (and the process-wide engine and queue) on a fresh SQLite file, for code that
-    opens its own sessions; no webhook wake-up set by an earlier test."""
-    url = f"sqlite:///{tmp_path / 'coterie.db'}"
+def _process_on(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Settings (and the process-wide engine, sessions and queue) on `url`, as a server process
+    has them, for code that opens its own sessions; no webhook wake-up set by an earlier test."""
     monkeypatch.setenv("COTERIE_DATABASE_URL", url)
     monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(outbox, "_notify", None)
     caches = (settings.get_settings, db.get_engine, db.get_sessionmaker, jobs.get_queue)
     for cached in caches:
         cached.cache_clear()
+    try:
+        yield url
+    finally:
+        db.get_engine().dispose()
+        for cached in caches:
+            cached.cache_clear()
+
+
+@pytest.fixture
+def app_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The process on a fresh SQLite file (`_process_on`)."""
+    url = f"sqlite:///{tmp_path / 'coterie.db'}"
     migrations.upgrade(url)
-    yield url
-    db.get_engine().dispose()
-    for cached in caches:
-        cached.cache_clear()
+    yield from _process_on(url, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def process_database(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The process on the run's database of each backend (`_process_on`): committed data,
+    shared with the other tests of the run, so each makes a workspace of its own."""
+    yield from _process_on(database_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import asyncio
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp
 
 from coterie import actor as actors
-from coterie import db, ids, settings
+from coterie import db, ids
 from coterie.access import provisioning
 from coterie.access import scim as scim_tokens
 from coterie.app import create_app
@@ -89,29 +87,19 @@ class Served:
 
 
 @pytest.fixture
-def served(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    monkeypatch.setenv("COTERIE_DATABASE_URL", database_url)
-    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
-    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker)
-    for cached in caches:
-        cached.cache_clear()
-    try:
-        with db.get_sessionmaker()() as session:
-            workspace = workspaces.create(session, slug=f"a-{secrets.token_hex(3)}", name="Async")
-            admin = actors.system(workspace.id)
-            _, secret = scim_tokens.create(session, actor=admin, name="async")
-            data = UserCreate(full_name="Ann Lee", email="ann@example.com", source="scim")
-            person = people.create(session, actor=admin, data=data)
-            doc = {"userName": "ann", "emails": [{"value": "ann@example.com"}]}
-            provisioning.save_user(
-                session, workspace_id=workspace.id, user_id=person.id, user_name="ann", document=doc
-            )
-            session.commit()
-        yield Served(create_app(), secret, ids.encode(person.id), db.get_engine())
-    finally:
-        db.get_engine().dispose()
-        for cached in caches:
-            cached.cache_clear()
+def served(process_database: str) -> Served:
+    with db.get_sessionmaker()() as session:
+        workspace = workspaces.create(session, slug=f"a-{secrets.token_hex(3)}", name="Async")
+        admin = actors.system(workspace.id)
+        _, secret = scim_tokens.create(session, actor=admin, name="async")
+        data = UserCreate(full_name="Ann Lee", email="ann@example.com", source="scim")
+        person = people.create(session, actor=admin, data=data)
+        doc = {"userName": "ann", "emails": [{"value": "ann@example.com"}]}
+        provisioning.save_user(
+            session, workspace_id=workspace.id, user_id=person.id, user_name="ann", document=doc
+        )
+        session.commit()
+    return Served(create_app(), secret, ids.encode(person.id), db.get_engine())
 
 
 def test_the_loop_serves_others_while_a_hot_read_waits(served: Served) -> None:

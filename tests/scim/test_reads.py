@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from coterie import actor as actors
-from coterie import db, ids, settings
+from coterie import db, ids
 from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
 from coterie.app import create_app
@@ -265,40 +264,28 @@ def test_a_hot_read_finds_nobody_of_another_workspace_and_checks_the_token_first
     assert (missing.status_code, missing.json()["detail"]) == (404, "No User with id notanid")
 
 
-def test_the_hot_reads_run_on_a_pooled_connection_of_their_own(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_hot_reads_run_on_a_pooled_connection_of_their_own(process_database: str) -> None:
     """Without the tests' session (as in production): committed data, a revoked token refused
     at once, and every connection given back to the pool."""
-    monkeypatch.setenv("COTERIE_DATABASE_URL", database_url)
-    monkeypatch.setenv("COTERIE_DATA_DIR", str(tmp_path / "data"))
-    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker)
-    for cached in caches:
-        cached.cache_clear()
-    try:
-        with db.get_sessionmaker()() as session:
-            workspace = workspaces.create(session, slug=f"h-{secrets.token_hex(3)}", name="Hot")
-            admin = actors.system(workspace.id)
-            token, secret = scim_tokens.create(session, actor=admin, name="hot")
-            session.commit()
-        client = TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
-        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"}
-        created = client.post("/scim/v2/Users", json=body).json()
-        scim_people._SCHEMAS.clear()  # the read loads the fields itself, on its connection
-        assert client.get(f"/scim/v2/Users/{created['id']}").json() == created
-        lookup = {"filter": 'userName eq "Ann"'}
-        assert client.get("/scim/v2/Users", params=lookup).json()["Resources"] == [created]
-        assert client.get(f"/scim/v2/Users/{ids.encode(ids.new_id())}").status_code == 404
-        with db.get_sessionmaker()() as session:
-            scim_tokens.revoke(session, actor=admin, token_id=token.id)
-            session.commit()
-        assert client.get(f"/scim/v2/Users/{created['id']}").status_code == 401
-        assert client.get("/scim/v2/Users", params=lookup).status_code == 401
-        assert db.get_engine().pool.checkedout() == 0
-    finally:
-        db.get_engine().dispose()
-        for cached in caches:
-            cached.cache_clear()
+    with db.get_sessionmaker()() as session:
+        workspace = workspaces.create(session, slug=f"h-{secrets.token_hex(3)}", name="Hot")
+        admin = actors.system(workspace.id)
+        token, secret = scim_tokens.create(session, actor=admin, name="hot")
+        session.commit()
+    client = TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"})
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann"}
+    created = client.post("/scim/v2/Users", json=body).json()
+    scim_people._SCHEMAS.clear()  # the read loads the fields itself, on its connection
+    assert client.get(f"/scim/v2/Users/{created['id']}").json() == created
+    lookup = {"filter": 'userName eq "Ann"'}
+    assert client.get("/scim/v2/Users", params=lookup).json()["Resources"] == [created]
+    assert client.get(f"/scim/v2/Users/{ids.encode(ids.new_id())}").status_code == 404
+    with db.get_sessionmaker()() as session:
+        scim_tokens.revoke(session, actor=admin, token_id=token.id)
+        session.commit()
+    assert client.get(f"/scim/v2/Users/{created['id']}").status_code == 401
+    assert client.get("/scim/v2/Users", params=lookup).status_code == 401
+    assert db.get_engine().pool.checkedout() == 0
 
 
 def test_a_prepared_read_converts_its_columns_as_sqlalchemy_would(
