@@ -26,7 +26,7 @@ from coterie.directory.models import User
 from coterie.transfer.models import ImportJob
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
-from tests.conftest import _empty_database
+from tests.conftest import _empty_database, _process_on
 
 CSV = (
     "\ufeffName;E-mail;Mobile;Plan\r\n"
@@ -238,23 +238,14 @@ def app_database(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Path]:
-    """Settings, engine and queue of this process on a fresh migrated database; Huey runs each
-    task as it is queued, in the queuing thread. Yields the data directory."""
-    caches = (settings.get_settings, db.get_engine, db.get_sessionmaker, jobs.get_queue)
+    """The process on a fresh migrated database (`_process_on`); Huey runs each task as it is
+    queued, in the queuing thread. Yields the data directory."""
     for url in _empty_database(request.param, tmp_path_factory):
         migrations.upgrade(url)
-        data_dir = tmp_path_factory.mktemp("data")
-        monkeypatch.setenv("COTERIE_DATABASE_URL", url)
-        monkeypatch.setenv("COTERIE_DATA_DIR", str(data_dir))
-        for cached in caches:
-            cached.cache_clear()
-        jobs.get_queue().huey.immediate = True
-        try:
-            yield data_dir
-        finally:
-            db.get_engine().dispose()
-            for cached in caches:
-                cached.cache_clear()
+        root = tmp_path_factory.mktemp("process")
+        for _ in _process_on(url, root, monkeypatch):
+            jobs.get_queue().huey.immediate = True
+            yield root / "data"
 
 
 def workspace_client(slug: str) -> tuple[TestClient, int]:
