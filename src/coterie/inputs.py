@@ -1,4 +1,5 @@
-"""The base of every request body: unknown keys refused, text trimmed, NUL characters refused.
+"""The base of every request body: unknown keys refused, text trimmed, NUL characters refused,
+times (`Moment`) zoned and storable.
 
 PostgreSQL cannot store a NUL character in text, so one would otherwise fail deep in the database;
 here it is a validation error naming the field, on both databases alike.
@@ -6,9 +7,10 @@ here it is a validation error naming the field, on both databases alike.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 
 def _has_nul(value: Any) -> bool:
@@ -30,3 +32,18 @@ class Input(BaseModel):
         if _has_nul(value):
             raise ValueError("must not contain the NUL character (\\u0000)")
         return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC; a time without a zone, or one whose UTC falls outside years 1-9999, is
+    refused here, where the field can be named, rather than failing as it is stored."""
+    if value.tzinfo is None:
+        raise ValueError("give a time zone (or Z for UTC)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range: the time in UTC must fall in years 1 to 9999") from None
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
+"""A point in time given by a client: zoned, storable, and in UTC from here on."""

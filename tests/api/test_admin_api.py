@@ -78,3 +78,21 @@ def test_responses_carry_security_headers(client: TestClient) -> None:
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_nul_in_the_audit_filter_is_refused_naming_it(client: TestClient) -> None:
+    """PostgreSQL cannot compare text with a NUL in it: this was a 500 there."""
+    response = client.get("/api/v1/audit", params={"target_type": "a\x00b"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "target_type"
+
+
+def test_a_nul_in_a_token_name_is_refused_and_makes_no_token(client: TestClient) -> None:
+    """The token body was the one request body without the NUL check: a 500 on PostgreSQL."""
+    before = client.get("/api/v1/tokens").json()
+    response = client.post("/api/v1/tokens", json={"name": "a\x00b", "role": "read_only"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "name"
+    assert client.get("/api/v1/tokens").json() == before

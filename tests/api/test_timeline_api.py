@@ -99,3 +99,36 @@ def test_upload_over_the_workspace_limit_is_413_and_leaves_nothing(
     assert client.get(f"/api/v1/users/{user_id}/timeline").json() == []
     stored = [p for p in isolated_settings.media_dir.rglob("*") if p.is_file()]
     assert stored == []
+
+
+def test_null_clears_a_text_but_not_what_the_entry_needs(client: TestClient) -> None:
+    """PATCH with null was written as NULL into NOT NULL columns: a 500 (found by fuzzing)."""
+    user_id = _person(client)
+    entries = f"/api/v1/users/{user_id}/timeline"
+    note = client.post(entries, json={"kind": "note", "title": "Call", "body": "Hi"}).json()
+    ticket = client.post(entries, json={"kind": "ticket", "title": "Refund"}).json()
+    for entry, body, field in (
+        (note, {"body": None}, "body"),
+        (ticket, {"title": None}, "title"),
+        (ticket, {"status": None}, "status"),
+    ):
+        refused = client.patch(f"{entries}/{entry['id']}", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == field
+        assert client.get(f"{entries}/{entry['id']}").json() == entry
+    cleared = client.patch(f"{entries}/{note['id']}", json={"title": None})
+    assert (cleared.status_code, cleared.json()["title"]) == (200, "")
+
+
+def test_a_nul_in_a_media_caption_is_refused_naming_it(client: TestClient) -> None:
+    """PostgreSQL cannot store NUL: the caption (a form field, not a JSON body) was a 500 there."""
+    user_id = _person(client)
+    response = client.post(
+        f"/api/v1/users/{user_id}/timeline/media",
+        files={"file": ("a.txt", b"hi", "text/plain")},
+        data={"caption": "a\x00b"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == "caption"
+    assert client.get(f"/api/v1/users/{user_id}/timeline").json() == []

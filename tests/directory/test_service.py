@@ -148,6 +148,20 @@ def test_custom_values_are_checked_against_the_field_type(session: Session, admi
     assert user.attributes == {"plan": "Pro", "since": "2024-02-29"}
 
 
+def test_a_custom_time_outside_years_1_to_9999_in_utc_is_refused(
+    session: Session, admin: Actor
+) -> None:
+    """Converting it to UTC overflowed: a 500 (found by fuzzing)."""
+    forms.create_field(
+        session, actor=admin, data=FieldCreate(key="seen", label="Seen", type=FieldType.DATETIME)
+    )
+    for moment in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        with pytest.raises(Invalid) as caught:
+            make_user(session, admin, attributes={"seen": moment})
+        assert [e.field for e in caught.value.errors] == ["attributes.seen"]
+        assert "out of range" in caught.value.errors[0].message
+
+
 def test_updates_are_audited_with_before_and_after(session: Session, admin: Actor) -> None:
     user = make_user(session, admin, full_name="Old Name")
     users.update(session, actor=admin, user_id=user.id, data=UserUpdate(full_name="New Name"))

@@ -240,6 +240,8 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     (condition("seen_at", "eq", "yesterday"), "filter.value", "ISO 8601"),
     (condition("seen_at", "eq", "2024-06-14T12:00:00"), "filter.value", "time zone"),
     (condition("seen_at", "eq", "2024-13-01"), "filter.value", "ISO 8601"),
+    (condition("seen_at", "after", "0001-01-01T00:00:00+05:00"), "filter.value", "years 1 to"),
+    (condition("seen_at", "lte", "9999-12-31T23:59:59.999999Z"), "filter.value", "years 1 to"),
     (condition("seen_at", "between", ["2024-06-14", 3]), "filter.value[1]", "needs a text"),
     (condition("joined", "eq", "2024-06-14T12:00:00Z"), "filter.value", "YYYY-MM-DD"),
     (condition("joined", "eq", "20240614"), "filter.value", "YYYY-MM-DD"),

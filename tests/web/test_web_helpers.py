@@ -11,6 +11,7 @@ from starlette.datastructures import QueryParams
 
 from coterie.errors import FieldError, Invalid
 from coterie.web import filters, templating
+from coterie.web.campaign_form import from_local_input
 from coterie.web.table import TableState, parse_rule
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -117,3 +118,15 @@ def test_stored_dates_read_well() -> None:
     assert templating.stored_date("2026-12-02") == "2 Dec 2026"
     assert templating.stored_date("2026-12-02T09:30:00Z") == "2 Dec 2026, 09:30 UTC"
     assert templating.stored_date("someday") == "someday"
+
+
+@pytest.mark.parametrize(
+    ("text", "time_zone"),
+    [("9999-12-31T23:00", "America/New_York"), ("0001-01-01T00:30", "Asia/Tokyo")],
+)
+def test_a_local_time_outside_the_storable_years_is_refused_naming_its_field(
+    text: str, time_zone: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        from_local_input(text, time_zone, "starts_at")
+    assert [e.field for e in refused.value.errors] == ["starts_at"]

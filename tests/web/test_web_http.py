@@ -355,3 +355,13 @@ def test_the_tables_download_what_they_select_as_csv(client: TestClient, site: S
     assert bad.status_code == 400
     assert "text/html" in bad.headers["content-type"]
     assert client.get("/groups/0000000000001/members.csv").status_code == 404
+
+
+def test_a_refused_member_setting_names_its_field(client: TestClient, site: Site) -> None:
+    assert sign_in(client, site, site.admin_email) == 303
+    path = f"/member-groups/{site.pilots}"
+    form = {"csrf_token": csrf(client, path), "join_policy": "closed", "display_order": "1"}
+    response = client.post(path, data=form | {"app_description": "Perks\x00"})
+    assert response.status_code == 400
+    assert "App description: " in response.text
+    assert "NUL character" in response.text

@@ -32,14 +32,13 @@ from coterie.access.schemas import (
     UserAccessRead,
 )
 from coterie.actor import Role
-from coterie.api.deps import ActorDep, SessionDep, decode_id
+from coterie.api.deps import NO_NUL, ActorDep, SessionDep, decode_id
 from coterie.api.users import PageQueryDep, page_links
 from coterie.directory import service as directory
 from coterie.groups import service as groups
 
 router = APIRouter(tags=["access"])
 READER = roles.needs(Role.READ_ONLY)
-_NO_NUL = r"^[^\x00]*$"
 
 
 def resource_read(resource: Resource) -> ResourceRead:
@@ -64,7 +63,7 @@ def list_resources(
     actor: ActorDep,
     page: PageQueryDep,
     kind: Annotated[str | None, Query(pattern=KIND_PATTERN)] = None,
-    q: Annotated[str | None, Query(max_length=200, pattern=_NO_NUL)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
 ) -> ResourcePage:
     found = resources_service.list_resources(
         session,

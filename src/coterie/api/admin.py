@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from coterie import ids
 from coterie.access import roles, tokens
 from coterie.actor import Role
-from coterie.api.deps import ActorDep, SessionDep, decode_id
+from coterie.api.deps import NO_NUL, ActorDep, SessionDep, decode_id
 from coterie.events import service as audit
+from coterie.inputs import Input
 from coterie.workspaces import service as workspaces
 
 router = APIRouter(tags=["administration"])
@@ -31,7 +32,9 @@ class AuditRead(BaseModel):
     created_at: datetime
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(Input):
+    """Like every request body: NUL refused (PostgreSQL cannot store it), unknown keys refused."""
+
     name: str = Field(min_length=1, max_length=100)
     role: Role
     group_ids: list[str] = Field(
@@ -70,7 +73,7 @@ ADMIN_ONLY = roles.needs(Role.ADMIN)
 def list_audit(
     session: SessionDep,
     actor: ActorDep,
-    target_type: Annotated[str | None, Query(max_length=32)] = None,
+    target_type: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
     target_id: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditRead]:

@@ -24,6 +24,10 @@ async def db_session() -> AsyncIterator[Session]:
 
 SessionDep = Annotated[Session, Depends(db_session)]
 
+NO_NUL = r"^[^\x00]*$"
+"""The pattern of a free-text query parameter: PostgreSQL text cannot hold NUL, so it is refused
+as input (a 422 naming the parameter), not met as a 500 in the query."""
+
 
 async def current_actor(
     request: Request,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from coterie import ids
 from coterie.access import roles
 from coterie.actor import Actor, Role
-from coterie.api.deps import ActorDep, SessionDep, decode_id
+from coterie.api.deps import NO_NUL, ActorDep, SessionDep, decode_id
 from coterie.api.users import (
     OrderQuery,
     PageQueryDep,
@@ -51,8 +51,6 @@ from coterie.pagination import MAX_PAGE_SIZE
 from coterie.rules import parse_tree, to_text
 
 router = APIRouter(prefix="/groups", tags=["groups"])
-
-_NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as input, not as a 500
 
 _READERS = (Role.READ_ONLY, Role.STANDARD, Role.ADMIN)
 _COPIED = (
@@ -128,9 +126,9 @@ class GroupQuery:
 
 def group_query(
     q: Annotated[
-        str | None, Query(description="name contains", max_length=200, pattern=_NO_NUL)
+        str | None, Query(description="name contains", max_length=200, pattern=NO_NUL)
     ] = None,
-    tag: Annotated[str | None, Query(max_length=100, pattern=_NO_NUL)] = None,
+    tag: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     status: Literal["active", "inactive"] | None = None,
     kind: Literal["manual", "static", "dynamic"] | None = None,
     sort: GroupSort = "created_at",

@@ -64,7 +64,11 @@ def coerce(field: Field, value: Any, *, region: str) -> Any:
         moment = value if isinstance(value, datetime) else _parse(datetime.fromisoformat, value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return format_datetime(moment)
+        try:
+            return format_datetime(moment)
+        except OverflowError:
+            out_of_range = f"{value!r} is out of range: in UTC it must fall in years 1 to 9999"
+            raise ValueError(out_of_range) from None
     if kind is FieldType.MULTI_ENUM:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError("expected a list of options")

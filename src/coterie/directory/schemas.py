@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from coterie import ids
-from coterie.inputs import Input
+from coterie.inputs import Input, Moment
 from coterie.rules import FieldType
 
 Channel = Literal["whatsapp", "instagram", "email", "phone", "sms"]
@@ -34,7 +34,7 @@ class UserFields(_Input):
     external_id: str | None = Field(None, max_length=200)
     primary_channel: Channel | None = None
     source_ref: str | None = Field(None, max_length=300)
-    last_activity_at: datetime | None = None
+    last_activity_at: Moment | None = None
     attributes: dict[str, Any] | None = None
     role: RoleName | None = None
     password: str | None = Field(None, min_length=8, max_length=200)
@@ -161,7 +161,7 @@ class TimelineCreate(_Input):
     body: str = Field("", max_length=100_000)
     status: Literal["open", "pending", "closed"] | None = None
     channel: Channel | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     group_id: str | None = None
 
 

@@ -71,13 +71,20 @@ def _audit(session: Session, actor: Actor, action: str, entry: TimelineEntry) ->
     )
 
 
+def _check(kind: str, *, title: str, body: str, status: str | None) -> None:
+    """What an entry of each kind must have, on create and on every update alike."""
+    if kind == "note" and not body:
+        raise Invalid("A note needs some text", field="body")
+    if kind == "ticket" and not title:
+        raise Invalid("A ticket needs a title", field="title")
+    if kind == "ticket" and status is None:
+        raise Invalid("A ticket is open, pending or closed", field="status")
+
+
 def create(session: Session, *, actor: Actor, user_id: int, data: TimelineCreate) -> TimelineEntry:
     users.require_write(actor)
     user = users.get(session, actor=actor, user_id=user_id)
-    if data.kind == "note" and not data.body:
-        raise Invalid("A note needs some text", field="body")
-    if data.kind == "ticket" and not data.title:
-        raise Invalid("A ticket needs a title", field="title")
+    _check(data.kind, title=data.title, body=data.body, status=data.status or "open")
     entry = TimelineEntry(
         workspace_id=actor.workspace_id,
         user_id=user_id,
@@ -111,6 +118,8 @@ def attach(
 ) -> TimelineEntry:
     """Store an uploaded file and add it to the timeline; the file goes again if anything fails."""
     users.require_write(actor)
+    if "\x00" in caption:
+        raise Invalid("must not contain the NUL character (\\u0000)", field="caption")
     user = users.get(session, actor=actor, user_id=user_id)
     limit = workspaces.get(session, workspace_id=actor.workspace_id).upload_limit_bytes
     name = _UNSAFE.sub("_", Path(file_name or "file").name)[:200] or "file"
@@ -155,7 +164,12 @@ def update(
 ) -> TimelineEntry:
     users.require_write(actor)
     entry = get(session, actor=actor, user_id=user_id, entry_id=entry_id)
-    for name, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    # `null` clears a text to empty, as an entry made without it has.
+    texts = {name: changes.get(name, getattr(entry, name)) or "" for name in ("title", "body")}
+    status = changes.get("status", entry.status)
+    _check(entry.kind, title=texts["title"], body=texts["body"], status=status)
+    for name, value in {**changes, **texts}.items():
         setattr(entry, name, value)
     session.flush()
     _audit(session, actor, "timeline.updated", entry)

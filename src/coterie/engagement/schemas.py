@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from coterie.inputs import Input
+from coterie.inputs import Input, Moment
 
 JoinPolicy = Literal["closed", "open", "code"]
 CampaignKind = Literal["sms", "email", "push", "whatsapp", "coupon", "game", "other"]
@@ -22,8 +22,8 @@ class MemberGroupUpdate(Input):
     join_policy: JoinPolicy | None = None
     user_viewable: bool | None = None
     app_description: str | None = Field(None, max_length=2000)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     display_order: int | None = Field(None, ge=-1_000_000, le=1_000_000)
 
 
@@ -64,7 +64,7 @@ class MemberGroupsSet(Input):
 
 
 class MemberTokenCreate(Input):
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
 
 
 class MemberTokenCreated(BaseModel):
@@ -126,8 +126,8 @@ class CampaignFields(Input):
     include_group_ids: list[str] | None = Field(None, max_length=100)
     exclude_group_ids: list[str] | None = Field(None, max_length=100)
     rule: RuleInput = Field(None, description="narrows the audience (SCIM text or JSON tree)")
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     join_group_id: str | None = Field(None, description="code campaigns: the group codes join")
 
 

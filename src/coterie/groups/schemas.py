@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coterie.directory.schemas import PageLinks, UserRead
-from coterie.inputs import Input
+from coterie.inputs import Input, Moment
 
 Selection = Literal["manual", "rule"]
 Behaviour = Literal["static", "dynamic"]
@@ -103,7 +103,7 @@ class GroupPage(BaseModel):
 
 class MemberChange(_Input):
     user_ids: list[str] = Field(min_length=1, max_length=10_000)
-    expires_at: datetime | None = Field(None, description="when the membership ends by itself")
+    expires_at: Moment | None = Field(None, description="when the membership ends by itself")
 
 
 class MemberChangeResult(BaseModel):

@@ -207,8 +207,11 @@ class _Reader:
             raise self.fail(f"needs {shape}, got {_show(value)}", at) from None
         if instant.tzinfo is None:
             raise self.fail(f"needs a time zone, e.g. {text}Z", at)
-        instant = instant.astimezone(UTC)
-        return instant, instant + timedelta(microseconds=1)
+        try:
+            instant = instant.astimezone(UTC)
+            return instant, instant + timedelta(microseconds=1)
+        except OverflowError:
+            raise self.fail(f"needs a time within years 1 to 9999 in UTC, got {text}", at) from None
 
     def pair(self, value: object) -> tuple[Scalar, Scalar]:
         if not isinstance(value, list) or len(value) != 2:

@@ -39,7 +39,10 @@ def from_local_input(text: str, time_zone: str, at: str) -> datetime | None:
         raise Invalid("Use a date and time like 2027-03-01 09:00", field=at) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=zone(time_zone))
-    return local.astimezone(UTC)
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        raise Invalid("Use a time within years 1 to 9999", field=at) from None
 
 
 @dataclass

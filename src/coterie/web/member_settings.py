@@ -147,7 +147,10 @@ def save(
         session.commit()
     except ValidationError as exc:
         session.rollback()
-        problem = Invalid(str(exc.errors()[0]["msg"]), field="display_order")
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "display_order"
+        label = field.replace("_", " ").capitalize()
+        problem = Invalid(f"{label}: {error['msg']}", field=field)
         return _edit(request, session, op, group, values, error=problem, status=400)
     except CoterieError as exc:
         session.rollback()
