@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 
 def _has_nul(value: Any) -> bool:
@@ -47,3 +47,8 @@ def _in_utc(value: datetime) -> datetime:
 
 Moment = Annotated[datetime, AfterValidator(_in_utc)]
 """A point in time given by a client: zoned, storable, and in UTC from here on."""
+
+
+Label = Annotated[str, Field(max_length=200)]
+"""One short text of a list given by a client (a group's tags, a field's options, a person's
+nicknames): the list's length is bounded by its field, each item by this."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from coterie.actor import Role
@@ -96,3 +97,37 @@ def test_a_nul_in_a_token_name_is_refused_and_makes_no_token(client: TestClient)
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["field"] == "name"
     assert client.get("/api/v1/tokens").json() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "listed"),
+    [
+        (
+            "/api/v1/groups",
+            {"name": "Tagged", "tags": ["ok", "x" * 201]},
+            "tags.1",
+            "/api/v1/groups",
+        ),
+        (
+            "/api/v1/fields",
+            {"key": "tier", "label": "Tier", "type": "enum", "options": ["y" * 201]},
+            "options.0",
+            "/api/v1/fields",
+        ),
+        (
+            "/api/v1/users",
+            {"full_name": "Nick", "nicknames": ["z" * 201]},
+            "nicknames.0",
+            "/api/v1/users",
+        ),
+    ],
+)
+def test_an_overlong_item_of_a_list_is_refused_naming_it(
+    client: TestClient, path: str, body: dict[str, object], field: str, listed: str
+) -> None:
+    before = client.get(listed).json()
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == field
+    assert client.get(listed).json() == before

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from coterie import ids
-from coterie.inputs import Input, Moment
+from coterie.inputs import Input, Label, Moment
 from coterie.rules import FieldType
 
 Channel = Literal["whatsapp", "instagram", "email", "phone", "sms"]
@@ -26,7 +26,7 @@ class UserFields(_Input):
     full_name: str | None = Field(None, max_length=300)
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
-    nicknames: list[str] | None = Field(None, max_length=50)
+    nicknames: list[Label] | None = Field(None, max_length=50)
     phone: str | None = None
     email: str | None = None
     whatsapp: str | None = None
@@ -118,13 +118,13 @@ class FieldCreate(_Input):
     label: str = Field(min_length=1, max_length=200)
     type: FieldType
     description: str = Field("", max_length=2000)
-    options: list[str] = Field(default_factory=list, max_length=500)
+    options: list[Label] = Field(default_factory=list, max_length=500)
 
 
 class FieldUpdate(_Input):
     label: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
-    options: list[str] | None = Field(None, max_length=500)
+    options: list[Label] | None = Field(None, max_length=500)
 
 
 class FieldRead(BaseModel):

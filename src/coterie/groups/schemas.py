@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coterie.directory.schemas import PageLinks, UserRead
-from coterie.inputs import Input, Moment
+from coterie.inputs import Input, Label, Moment
 
 Selection = Literal["manual", "rule"]
 Behaviour = Literal["static", "dynamic"]
@@ -25,7 +25,7 @@ class _Input(Input):
 class GroupFields(_Input):
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
-    tags: list[str] | None = Field(None, max_length=50)
+    tags: list[Label] | None = Field(None, max_length=50)
     status: Status | None = None
     attributes: dict[str, str] | None = Field(None, max_length=100)
     form_ids: list[str] | None = Field(None, max_length=20, description="attached forms, in order")

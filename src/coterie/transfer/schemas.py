@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from coterie.inputs import Input
+from coterie.inputs import Input, Label
 from coterie.rules import FieldType
 
 MergePolicy = Literal["fill", "overwrite", "skip"]
@@ -45,7 +45,7 @@ class ImportConfigure(Input):
     merge_policy: MergePolicy | None = None
     group_name: str | None = Field(None, min_length=1, max_length=200)
     group_description: str | None = Field(None, max_length=5000)
-    group_tags: list[str] | None = Field(None, max_length=50)
+    group_tags: list[Label] | None = Field(None, max_length=50)
     form_id: str | None = Field(None, description="the form that holds the custom columns")
     new_form: NewFormInput | None = Field(
         None, description="a form to create (instead of form_id), made when the import starts"
