@@ -128,9 +128,9 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 
 # Per event loop (a semaphore belongs to one), with the engine it counts the connections of.
-_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Engine, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+_slots: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[Engine, asyncio.Semaphore | None]
+] = weakref.WeakKeyDictionary()
 
 
 def pool_capacity(engine: Engine) -> int | None:
@@ -153,14 +153,14 @@ async def connection_slot() -> AsyncIterator[None]:
     of its own beyond its request's slot (`web.downloads`); a few of them only make requests
     wait longer."""
     engine = get_engine()
-    capacity = pool_capacity(engine)
-    if capacity is None:
-        yield
-        return
     loop = asyncio.get_running_loop()
     known = _slots.get(loop)
     if known is None or known[0] is not engine:
-        known = _slots[loop] = (engine, asyncio.Semaphore(capacity))
+        capacity = pool_capacity(engine)
+        known = _slots[loop] = (engine, None if capacity is None else asyncio.Semaphore(capacity))
+    if known[1] is None:
+        yield
+        return
     async with known[1]:
         yield
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+NUL_REFUSED = "must not contain the NUL character (\\u0000)"
+
 
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
@@ -30,22 +32,27 @@ class Input(BaseModel):
     @classmethod
     def _refuse_nul(cls, value: Any) -> Any:
         if _has_nul(value):
-            raise ValueError("must not contain the NUL character (\\u0000)")
+            raise ValueError(NUL_REFUSED)
         return value
 
 
-def _in_utc(value: datetime) -> datetime:
-    """The instant in UTC; a time without a zone, or one whose UTC falls outside years 1-9999, is
-    refused here, where the field can be named, rather than failing as it is stored."""
-    if value.tzinfo is None:
-        raise ValueError("give a time zone (or Z for UTC)")
+def in_utc(value: datetime) -> datetime:
+    """A zoned time as the same instant in UTC; ValueError when that falls outside years 1 to
+    9999, which neither Python's datetime nor the databases hold (a 500 when it was stored)."""
     try:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("is out of range: the time in UTC must fall in years 1 to 9999") from None
 
 
-Moment = Annotated[datetime, AfterValidator(_in_utc)]
+def _zoned_in_utc(value: datetime) -> datetime:
+    """A time given by a client: refused without a zone, then `in_utc`."""
+    if value.tzinfo is None:
+        raise ValueError("give a time zone (or Z for UTC)")
+    return in_utc(value)
+
+
+Moment = Annotated[datetime, AfterValidator(_zoned_in_utc)]
 """A point in time given by a client: zoned, storable, and in UTC from here on."""
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from coterie.directory import contacts
 from coterie.directory.models import Field, User
 from coterie.errors import FieldError, Invalid
+from coterie.inputs import in_utc
 from coterie.rules import FieldCatalog, FieldSpec, FieldType, format_date, format_datetime
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -64,11 +65,7 @@ def coerce(field: Field, value: Any, *, region: str) -> Any:
         moment = value if isinstance(value, datetime) else _parse(datetime.fromisoformat, value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        try:
-            return format_datetime(moment)
-        except OverflowError:
-            out_of_range = f"{value!r} is out of range: in UTC it must fall in years 1 to 9999"
-            raise ValueError(out_of_range) from None
+        return format_datetime(in_utc(moment))
     if kind is FieldType.MULTI_ENUM:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError("expected a list of options")

@@ -22,6 +22,7 @@ from coterie.directory.models import TimelineEntry
 from coterie.directory.schemas import TimelineCreate, TimelineUpdate
 from coterie.errors import Invalid, NotFound
 from coterie.events import service as audit
+from coterie.inputs import NUL_REFUSED
 from coterie.settings import get_settings
 from coterie.workspaces import service as workspaces
 
@@ -119,7 +120,7 @@ def attach(
     """Store an uploaded file and add it to the timeline; the file goes again if anything fails."""
     users.require_write(actor)
     if "\x00" in caption:
-        raise Invalid("must not contain the NUL character (\\u0000)", field="caption")
+        raise Invalid(NUL_REFUSED, field="caption")
     user = users.get(session, actor=actor, user_id=user_id)
     limit = workspaces.get(session, workspace_id=actor.workspace_id).upload_limit_bytes
     name = _UNSAFE.sub("_", Path(file_name or "file").name)[:200] or "file"

@@ -1,4 +1,4 @@
-"""Asynchronous PostgreSQL connections for the hot reads (`reads.serve`), so that the event
+"""Asynchronous PostgreSQL connections for the hot reads (`reads.serve_async`), so that the event
 loop serves other requests while PostgreSQL answers one (docs/performance.md, SCIM).
 
 A few autocommit psycopg connections per process and event loop, opened when first needed, of

@@ -115,13 +115,11 @@ def answer(connection: Connection, session: Session, request: Request, read: Hot
 
 
 def serve(request: Request, read: HotRead) -> Response:
-    """A hot read on a pooled connection, not a session: it is one fixed statement."""
-    with get_engine().connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # Independent reads need no transaction: no BEGIN and ROLLBACK round trips.
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-        with Session(connection) as session:  # only used when the fields are not cached
-            return answer(connection, session, request, read)
+    """A hot read on a pooled connection, not a session: it is one fixed statement (SQLite;
+    PostgreSQL's are served by `serve_async`)."""
+    # The session is only used when the workspace's fields are not cached.
+    with get_engine().connect() as connection, Session(connection) as session:
+        return answer(connection, session, request, read)
 
 
 def asynchronous() -> bool:

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from coterie import ids
 from coterie.engagement.schemas import CAMPAIGN_KIND_VALUES
 from coterie.errors import Invalid
+from coterie.inputs import in_utc
 
 
 def zone(name: str) -> Any:
@@ -40,8 +41,8 @@ def from_local_input(text: str, time_zone: str, at: str) -> datetime | None:
     if local.tzinfo is None:
         local = local.replace(tzinfo=zone(time_zone))
     try:
-        return local.astimezone(UTC)
-    except OverflowError:
+        return in_utc(local)
+    except ValueError:
         raise Invalid("Use a time within years 1 to 9999", field=at) from None
 
 
