@@ -161,6 +161,7 @@ def test_member_app_settings_page(page: Any, site: Site, audience: Audience, sho
     page.fill("#starts-at", "2021-01-01T09:00")
     page.click("#save-member-settings")
     expect(page.locator("#member-settings-error")).to_contain_text("stop time must be after")
+    shot(page, "member-app-settings-refused", full=False)
     page.fill("#ends-at", "2099-01-01T09:00")
     page.click("#save-member-settings")
     row = page.locator("#member-groups-table tr", has_text=f"Alpha {audience.tag}")
