@@ -45,6 +45,14 @@ def in_utc(value: datetime) -> datetime:
         raise ValueError("is out of range: the time in UTC must fall in years 1 to 9999") from None
 
 
+def storable_whole_number(value: int) -> int:
+    """`value` when a 64-bit integer holds it (what rules compare it as: a BIGINT); ValueError
+    otherwise, so a custom integer beyond that range is refused where it is given."""
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{value} is out of range: a whole number must lie within ±2^63")
+    return value
+
+
 def _zoned_in_utc(value: datetime) -> datetime:
     """A time given by a client: refused without a zone, then `in_utc`."""
     if value.tzinfo is None:

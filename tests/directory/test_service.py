@@ -162,6 +162,23 @@ def test_a_custom_time_outside_years_1_to_9999_in_utc_is_refused(
         assert "out of range" in caught.value.errors[0].message
 
 
+def test_a_custom_whole_number_beyond_64_bits_is_refused(session: Session, admin: Actor) -> None:
+    """Stored, it could never be compared by a rule (a BIGINT there): refused where it is given."""
+    forms.create_field(
+        session, actor=admin, data=FieldCreate(key="seats", label="Seats", type=FieldType.INTEGER)
+    )
+    for number in (2**63, -(2**63) - 1, 10**30):
+        with pytest.raises(Invalid) as caught:
+            make_user(session, admin, attributes={"seats": number})
+        assert [e.field for e in caught.value.errors] == ["attributes.seats"]
+        assert "out of range" in caught.value.errors[0].message
+    assert session.scalar(select(func.count()).select_from(User)) == 0
+    for number in (2**63 - 1, -(2**63)):
+        user = make_user(session, admin, attributes={"seats": number})
+        session.expire(user)
+        assert user.attributes == {"seats": number}
+
+
 def test_updates_are_audited_with_before_and_after(session: Session, admin: Actor) -> None:
     user = make_user(session, admin, full_name="Old Name")
     users.update(session, actor=admin, user_id=user.id, data=UserUpdate(full_name="New Name"))

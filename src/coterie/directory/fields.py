@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from coterie.directory import contacts
 from coterie.directory.models import Field, User
 from coterie.errors import FieldError, Invalid
-from coterie.inputs import in_utc
+from coterie.inputs import in_utc, storable_whole_number
 from coterie.rules import FieldCatalog, FieldSpec, FieldType, format_date, format_datetime
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -49,7 +49,7 @@ def coerce(field: Field, value: Any, *, region: str) -> Any:
     if kind is FieldType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("expected a whole number")
-        return value
+        return storable_whole_number(value)
     if kind is FieldType.NUMBER:
         if (
             isinstance(value, bool)

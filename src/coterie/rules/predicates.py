@@ -16,6 +16,7 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 from coterie import errors
+from coterie.inputs import storable_whole_number
 from coterie.rules.fields import (
     OPERATORS,
     FieldCatalog,
@@ -254,8 +255,11 @@ class _Reader:
             if not value.is_integer():
                 raise self.fail(f"needs a whole number, got {_show(value)}", at)
             value = int(value)
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise self.fail(f"needs a number within ±2^63, got {value}", at)  # a BIGINT
+        if isinstance(value, int):
+            try:
+                return storable_whole_number(value)  # compared as a BIGINT
+            except ValueError as exc:
+                raise self.fail(f"needs a number within ±2^63, got {value}", at) from exc
         return value
 
     def text(self, value: object, at: str | None = None) -> str:
