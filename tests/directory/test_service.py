@@ -93,7 +93,7 @@ def test_a_new_person_is_one_insert_that_also_checks_their_identifiers(
 
 
 def test_same_identifier_in_two_workspaces_is_two_people(session: Session, admin: Actor) -> None:
-    other = workspaces.create(session, slug="other-ws", name="Other")
+    other = workspaces.create(session, slug="other-directory-ws", name="Other")
     a = make_user(session, admin, email="same@example.com")
     b = make_user(session, actors.system(other.id), email="same@example.com")
     assert a.id != b.id

@@ -249,7 +249,7 @@ def test_the_same_file_again_makes_no_new_people(
 def test_two_workspaces_import_the_same_people_apart(
     session: Session, admin: Actor, data_dir: settings.Settings, make_session: sessionmaker[Session]
 ) -> None:
-    other = workspaces.create(session, slug="other-ws", name="Other")
+    other = workspaces.create(session, slug="other-import-ws", name="Other")
     them = actors.system(other.id)
     for actor in (admin, them):
         job = upload(session, actor, _rows(5))
