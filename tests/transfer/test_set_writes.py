@@ -1,6 +1,7 @@
 """What the set-based batch writes (`transfer/upserts.py`) must keep, on both databases: the
 merge policies on custom fields, `unchanged` when nothing changes, one person matched twice in a
-batch, and the webhook events of the people created, updated and added to the group."""
+batch, people whose merges change different columns (SQLite sets only those), and the webhook
+events of the people created, updated and added to the group."""
 
 from __future__ import annotations
 
@@ -239,3 +240,76 @@ def test_sqlite_batches_get_a_larger_page_cache_and_give_it_back(
     with pytest.raises(RuntimeError, match="disk on fire"):
         runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id)
     assert cache_size() == before
+
+
+PHONED = {**MAPPING, "Phone": "phone"}
+PEOPLE = (
+    "Name,Email,Phone,Plan,City\n"
+    "Gil,gil@example.com,+1 415 555 2672,,\n"  # fills his phone
+    "Hal,hal@example.com,,gold,\n"  # a custom field
+    "Ivy,ivy@example.com,+1 415 555 2673,,Oslo\n"  # both
+    "Jon,jon@example.com,,,\n"  # nothing
+)
+
+
+def import_people(session: Session, admin: Actor, make_session: sessionmaker[Session]) -> None:
+    for name in ("Gil", "Hal", "Ivy", "Jon"):
+        make_user(session, admin, full_name=name, email=f"{name.lower()}@example.com")
+    job = imports.upload(
+        session, actor=admin, file_name="p.csv", stream=io.BytesIO(PEOPLE.encode())
+    )
+    data = ImportConfigure(mapping=PHONED, group_name="People")
+    imports.configure(session, actor=admin, job_id=job.id, data=data)
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+    done = runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id)
+    assert done is not None
+    assert done.counts == {"updated": 3, "unchanged": 1}, done.error
+
+
+@pytest.mark.parametrize("column_sets", [upserts.MAX_COLUMN_SETS, 1])
+def test_people_whose_merges_change_different_columns_are_each_merged(
+    session: Session,
+    admin: Actor,
+    fields: None,
+    make_session: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    column_sets: int,
+) -> None:
+    # With one set at most (SQLite), the batch's people are written by one UPDATE of the union.
+    monkeypatch.setattr(upserts, "MAX_COLUMN_SETS", column_sets)
+    import_people(session, admin, make_session)
+    people = session.execute(
+        select(User.full_name, User.phone, User.attributes)
+        .where(User.workspace_id == admin.workspace_id)
+        .order_by(User.full_name)
+    )
+    assert [tuple(person) for person in people] == [
+        ("Gil", "+14155552672", {}),
+        ("Hal", None, {"plan": "gold"}),
+        ("Ivy", "+14155552673", {"city": "Oslo"}),
+        ("Jon", None, {}),
+    ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # how SQLite updates
+def test_sqlite_sets_only_the_columns_a_persons_merge_changes(
+    session: Session, admin: Actor, fields: None, make_session: sessionmaker[Session]
+) -> None:
+    # SQLite rewrites the index entries of every column an UPDATE sets, even to the same value;
+    # a trigger `OF` a column fires exactly when it is set.
+    sqlite = session.connection().exec_driver_sql
+    sqlite("CREATE TEMP TABLE set_columns (name TEXT, col TEXT)")
+    for column in ("full_name", "email", "phone", "attributes"):
+        sqlite(
+            f"CREATE TEMP TRIGGER set_{column} AFTER UPDATE OF {column} ON main.users"
+            f" BEGIN INSERT INTO set_columns VALUES (new.full_name, '{column}'); END"
+        )
+    import_people(session, admin, make_session)
+    written = sqlite("SELECT name, col FROM set_columns ORDER BY name, col")
+    assert [tuple(row) for row in written] == [
+        ("Gil", "phone"),
+        ("Hal", "attributes"),
+        ("Ivy", "attributes"),
+        ("Ivy", "phone"),
+    ]

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, Text, text
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -48,6 +48,8 @@ STAGE = Table(
     *(Column(name, Text) for name in PERSON if name not in ("nicknames", "last_activity_at")),
     Column("last_activity_at", UTCDateTime),
     Column("attributes", Json),
+    # SQLite, set by the merge: which of the written columns the merge changes, one bit each.
+    Column("changes", Integer),
     prefixes=["TEMPORARY"],
 )
 

@@ -12,9 +12,11 @@ and the importing process several times these statements.
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from functools import reduce
 from typing import Any, cast
 
 from sqlalchemy import bindparam, text
@@ -136,18 +138,19 @@ def merge_matched(
         merged["attributes"] = _merged_attributes(overwrite=overwrite)
     if not merged:
         return []
-    changed = " OR ".join(f"({sql}) IS DISTINCT FROM u.{name}" for name, sql in merged.items())
-    sets = ", ".join(f"{name} = {sql}" for name, sql in merged.items())
     update = (
-        f"UPDATE users AS u SET {sets}, updated_at = :now FROM import_stage AS s"
+        "UPDATE users AS u SET {sets}, updated_at = :now FROM import_stage AS s"
         " WHERE s.outcome = '{outcome}' AND u.workspace_id = :ws AND u.id = s.user_id"
     )
     params = {"ws": job.workspace_id, "now": now}
     types = (bindparam("now", type_=UTCDateTime), bindparam("ws", type_=Id))
     if dialect == "postgresql":  # one statement: the people changed, then their stage rows
+        changed = " OR ".join(f"({sql}) IS DISTINCT FROM u.{name}" for name, sql in merged.items())
+        sets = ", ".join(f"{name} = {sql}" for name, sql in merged.items())
+        pg_update = update.replace("{sets}", sets).replace("{outcome}", "matched")
         marked = session.execute(
             text(
-                f"WITH changed AS ({update.replace('{outcome}', 'matched')} AND ({changed})"
+                f"WITH changed AS ({pg_update} AND ({changed})"
                 " RETURNING u.id) UPDATE import_stage AS t SET outcome = 'updated'"
                 " FROM changed WHERE t.user_id = changed.id AND t.outcome = 'matched'"
                 " RETURNING t.row_number, t.user_id"
@@ -155,22 +158,69 @@ def merge_matched(
             params,
         )
         return [int(row[1]) for row in sorted(marked.all())]
+    return _update_sqlite(session, job, merged, update=update, params=params, types=types)
+
+
+# SQLite: a batch's matched people written by at most this many UPDATEs, one per set of columns
+# the merge changes; past it, one UPDATE of every column any of them changes.
+MAX_COLUMN_SETS = 8
+
+
+def _update_sqlite(
+    session: Session,
+    job: ImportJob,
+    merged: dict[str, str],
+    *,
+    update: str,
+    params: dict[str, Any],
+    types: tuple[Any, ...],
+) -> list[int]:
+    """SQLite rewrites the index entries of every column an UPDATE sets, changed or not (a
+    matched person's name, phone and email: entries at random places of indexes of a million
+    keys). So each stage row records which columns its merge changes (`changes`, a bit a column)
+    and the people are written by one UPDATE per such set, each setting only its columns."""
+    bits = " | ".join(
+        f"((({sql}) IS DISTINCT FROM u.{name}) << {bit})"
+        for bit, (name, sql) in enumerate(merged.items())
+    )
     session.execute(
         text(
-            "UPDATE import_stage AS s SET outcome = 'updated' WHERE s.outcome = 'matched'"
-            " AND EXISTS (SELECT 1 FROM users u WHERE u.workspace_id = :ws"
-            f" AND u.id = s.user_id AND ({changed}))"
+            f"UPDATE import_stage AS s SET changes = (SELECT {bits} FROM users u"
+            " WHERE u.workspace_id = :ws AND u.id = s.user_id) WHERE s.outcome = 'matched'"
         ).bindparams(bindparam("ws", type_=Id)),
         {"ws": job.workspace_id},
     )
-    updated = [
-        int(i)
-        for i in session.scalars(
-            text("SELECT user_id FROM import_stage WHERE outcome = 'updated' ORDER BY row_number")
+    session.execute(
+        text("UPDATE import_stage SET outcome = 'updated' WHERE outcome = 'matched' AND changes")
+    )
+    updated: list[int] = []
+    sets: set[int] = set()
+    for user_id, changes in session.execute(
+        text(
+            "SELECT user_id, changes FROM import_stage WHERE outcome = 'updated'"
+            " ORDER BY row_number"
         )
-    ]
-    if updated:
-        session.execute(text(update.replace("{outcome}", "updated")).bindparams(*types), params)
+    ):
+        updated.append(int(user_id))
+        sets.add(int(changes))
+    if len(sets) > MAX_COLUMN_SETS:
+        sets = {reduce(operator.or_, sets)}
+        session.execute(
+            text("UPDATE import_stage SET changes = :all WHERE outcome = 'updated'"),
+            {"all": next(iter(sets))},
+        )
+    names = list(merged)
+    for changes in sorted(sets):
+        columns = ", ".join(
+            f"{name} = {merged[name]}" for bit, name in enumerate(names) if changes >> bit & 1
+        )
+        session.execute(
+            text(
+                update.replace("{sets}", columns).replace("{outcome}", "updated")
+                + " AND s.changes = :changes"
+            ).bindparams(*types),
+            {**params, "changes": changes},
+        )
     return updated
 
 
