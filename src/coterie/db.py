@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     Connection,
     DateTime,
     Engine,
@@ -254,17 +255,23 @@ class Prepared:
         cursor = await connection.execute(sql, fixed | params, prepare=True)
         return _converted(await cursor.fetchall(), processors)
 
-    def write(self, source: Session | Connection, rows: list[dict[str, Any]]) -> int:
-        """Run the statement (an insert, update or delete) once per row of parameters, each
-        converted as its column type would convert it; the number of rows it wrote."""
-        connection = self._connection(source)
-        sql, order, fixed, _, binds = self._compiled(connection.dialect)
+    def _bound(self, dialect: Dialect, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each row of parameters with the fixed ones, converted as column types convert them."""
+        _, _, fixed, _, binds = self._compiled(dialect)
         params = []
         for row in rows:
             values = fixed | row
             for name, processor in binds.items():
                 values[name] = processor(values[name])
             params.append(values)
+        return params
+
+    def write(self, source: Session | Connection, rows: list[dict[str, Any]]) -> int:
+        """Run the statement (an insert, update or delete) once per row of parameters, each
+        converted as its column type would convert it; the number of rows it wrote."""
+        connection = self._connection(source)
+        sql, order, _, _, _ = self._compiled(connection.dialect)
+        params = self._bound(connection.dialect, rows)
         driver: Any = connection.connection.driver_connection
         if connection.dialect.name == "postgresql":
             if len(params) == 1:
@@ -276,6 +283,13 @@ class Prepared:
         if len(positional) == 1:
             return int(driver.execute(sql, positional[0]).rowcount)
         return int(driver.executemany(sql, positional).rowcount)
+
+    def returned(self, source: Session | Connection, row: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement (a write with `RETURNING`) for one row of parameters, converted as
+        `write` converts them; the rows it returned, as `rows` gives them."""
+        bind = source.get_bind() if isinstance(source, Session) else source
+        (values,) = self._bound(bind.dialect, [row])
+        return self.rows(source, values)
 
 
 def _converted(
@@ -293,9 +307,10 @@ def _converted(
     return rows
 
 
-# Per mapped class: (attribute, column, Python default or None) of each column, and the
-# `INSERT ... ON CONFLICT DO NOTHING` of its table per dialect.
-_NEW_ROWS: dict[type[Any], tuple[list[tuple[str, str, Any]], dict[str, Prepared]]] = {}
+# Per mapped class and `RETURNING` expression (or None): (attribute, column, Python default or
+# None) of each column, and the `INSERT ... ON CONFLICT DO NOTHING` of its table per dialect.
+_NewRows = tuple[list[tuple[str, str, Any]], dict[str, Prepared]]
+_NEW_ROWS: dict[tuple[type[Any], Any], _NewRows] = {}
 
 
 def _python_default(column: Column[Any]) -> Any:
@@ -310,19 +325,19 @@ def _python_default(column: Column[Any]) -> Any:
     return None
 
 
-def _new_rows(kind: type[Any]) -> tuple[list[tuple[str, str, Any]], dict[str, Prepared]]:
-    found = _NEW_ROWS.get(kind)
+def _new_rows(kind: type[Any], returning: ColumnElement[Any] | None) -> _NewRows:
+    found = _NEW_ROWS.get((kind, returning))
     if found is None:
         mapper = kind.__mapper__
         columns = [
             (prop.key, prop.columns[0].key, _python_default(prop.columns[0]))
             for prop in mapper.column_attrs
         ]
-        inserts = {
-            name: Prepared(module.insert(mapper.local_table).on_conflict_do_nothing())
-            for name, module in (("postgresql", postgresql), ("sqlite", sqlite))
-        }
-        found = _NEW_ROWS[kind] = (columns, inserts)
+        inserts = {}
+        for name, module in (("postgresql", postgresql), ("sqlite", sqlite)):
+            insert = module.insert(mapper.local_table).on_conflict_do_nothing()
+            inserts[name] = Prepared(insert if returning is None else insert.returning(returning))
+        found = _NEW_ROWS[kind, returning] = (columns, inserts)
     return found
 
 
@@ -332,15 +347,30 @@ def insert_new(session: Session, row: Base) -> bool:
     False, with nothing written and the transaction usable, when one of its unique keys is
     taken: the caller then looks up the holder to say which. Columns left unset get their Python
     defaults, as a flush would give them."""
-    columns, inserts = _new_rows(type(row))
+    return insert_returning(session, row, None) is not None
+
+
+def insert_returning(
+    session: Session, row: Base, returning: ColumnElement[Any] | None
+) -> tuple[Any, ...] | None:
+    """`insert_new`, with the value of `returning` (a fixed expression: a scalar subquery
+    correlated to the row's table reads what the write needs in the same statement) as the
+    insert returned it; None when one of the row's unique keys is taken (an empty tuple without
+    `returning`)."""
+    columns, inserts = _new_rows(type(row), returning)
     state = row.__dict__
     for attribute, _, default in columns:
         if attribute not in state:  # stored as a loaded row's values are: marked loaded below
             state[attribute] = None if default is None else default()
     values = {column: state[attribute] for attribute, column, _ in columns}
-    # `write` flushes first: what the unit of work holds is written first, as a flush would.
-    if not inserts[session.get_bind().dialect.name].write(session, [values]):
-        return False
-    make_transient_to_detached(row)
-    session.add(row)
-    return True
+    # Both flush first: what the unit of work holds is written first, as a flush would.
+    insert = inserts[session.get_bind().dialect.name]
+    if returning is None:
+        found = () if insert.write(session, [values]) else None
+    else:
+        written = insert.returned(session, values)
+        found = written[0] if written else None
+    if found is not None:
+        make_transient_to_detached(row)
+        session.add(row)
+    return found

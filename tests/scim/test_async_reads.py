@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
@@ -21,6 +21,7 @@ from coterie import db, ids
 from coterie.access import provisioning
 from coterie.access import scim as scim_tokens
 from coterie.app import create_app
+from coterie.directory.models import User
 from coterie.directory.schemas import UserCreate
 from coterie.groups import people
 from coterie.scim import connections, reads
@@ -39,12 +40,12 @@ class Served:
     person_id: str
     engine: Engine
 
-    def scope(self, path: str, query: bytes = b"") -> dict[str, Any]:
+    def scope(self, path: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
         return {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "GET",
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
@@ -61,15 +62,22 @@ class Served:
 
     async def get(self, path: str, query: bytes = b"") -> tuple[int, Any]:
         """The status and JSON body of a GET under `/scim/v2`, through the whole application."""
+        return await self.call("GET", path, query)
+
+    async def call(
+        self, method: str, path: str, query: bytes = b"", body: Any = None
+    ) -> tuple[int, Any]:
+        """The status and JSON body of a request under `/scim/v2`."""
         sent: list[Any] = []
+        content = b"" if body is None else json.dumps(body).encode()
 
         async def receive() -> Any:
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": content, "more_body": False}
 
         async def send(message: Any) -> None:
             sent.append(message)
 
-        await self.app(self.scope("/scim/v2" + path, query), receive, send)
+        await self.app(self.scope("/scim/v2" + path, query, method), receive, send)
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         return sent[0]["status"], json.loads(body)
 
@@ -112,6 +120,29 @@ def test_the_loop_serves_others_while_a_hot_read_waits(served: Served) -> None:
         assert (status, body["userName"]) == (200, "ann")
 
     asyncio.run(scenario())
+
+
+def test_the_loop_serves_others_while_a_create_reads_its_token(served: Served) -> None:
+    """`POST /Users` reads its token as the hot reads do, before its transaction begins."""
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+    async def scenario() -> None:
+        served.locked(1.0)
+        made = asyncio.create_task(served.call("POST", "/Users", body={"userName": "bo"}))
+        await asyncio.sleep(0.3)  # a loop blocked by the create would only get here after it
+        assert not made.done()
+        status, body = await made
+        assert (status, body["userName"]) == (201, "bo")
+        served.secret = "scim_unknown"
+        refused = await served.call("POST", "/Users", body={"schemas": [user], "userName": "cy"})
+        assert refused[0] == 401
+        served.secret = "no scim token"
+        assert (await served.call("POST", "/Users", body={"userName": "cy"}))[0] == 401
+
+    asyncio.run(scenario())
+    with db.get_sessionmaker()() as session:
+        named = select(User.full_name).where(User.full_name.in_(["bo", "cy"]))
+        assert list(session.scalars(named)) == ["bo"]
 
 
 def test_an_asynchronous_read_answers_as_the_synchronous_one(served: Served) -> None:

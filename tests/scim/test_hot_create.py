@@ -11,9 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
+from coterie import ids
 from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
 from coterie.directory.models import User
+from coterie.groups import service as groups
+from coterie.groups.models import Membership
+from coterie.groups.schemas import GroupCreate, GroupUpdate
 from coterie.scim.app import ScimApp, is_create
 from tests.scim.conftest import SCIM_JSON, Scim
 
@@ -118,3 +122,32 @@ def test_a_failed_create_is_a_scim_error_and_writes_nothing(
     _error(revoked, 401, None)
     assert routed.calls == 0
     assert people(session, admin) == 1
+
+
+def test_a_new_person_joins_their_dynamic_groups_by_the_rules_their_insert_read(
+    scim: Scim, session: Session, admin: Actor, sql: list[str]
+) -> None:
+    """A new person is in no group, and their insert reads the workspace's rules version: their
+    dynamic groups are evaluated without a query of their state, by the rules of that version."""
+    rule = GroupCreate(name="Acme", selection="rule", include='full_name sw "Acme"')
+    group = groups.create(session, actor=admin, data=rule)
+    session.commit()
+    sql.clear()
+    ann = scim.post("/Users", {"schemas": [USER], "userName": "ann", "displayName": "Acme Ann"})
+    assert ann.status_code == 201, ann.text
+    (insert,) = [s for s in sql if s.startswith("INSERT INTO users")]
+    assert "RETURNING (SELECT workspaces.rules_version" in insert
+    assert not [s for s in sql if s.startswith("SELECT") and "memberships" in s]
+    assert members(session, group.id) == [ann.json()["id"]]
+
+    changed = GroupUpdate(include='full_name sw "Beta"')  # a new rules version
+    groups.update(session, actor=admin, group_id=group.id, data=changed)
+    session.commit()
+    scim.post("/Users", {"schemas": [USER], "userName": "cy", "displayName": "Acme Cy"})
+    bob = scim.post("/Users", {"schemas": [USER], "userName": "bob", "displayName": "Beta Bob"})
+    assert members(session, group.id) == [bob.json()["id"]]
+
+
+def members(session: Session, group_id: int) -> list[str]:
+    found = select(Membership.user_id).where(Membership.group_id == group_id)
+    return [ids.encode(user_id) for user_id in session.scalars(found)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from coterie.directory.schemas import UserCreate, UserFields, UserRead, UserUpda
 from coterie.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from coterie.events import service as audit
 from coterie.workspaces import service as workspaces
+from coterie.workspaces.models import Workspace
 
 _AUDITED = [
     n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")
@@ -174,20 +175,38 @@ def _flush(session: Session, *, workspace_id: int, user: User) -> None:
         raise Conflict("Another person already has one of these identifiers") from exc
 
 
-def _insert(session: Session, *, user: User) -> None:
+# Read by a new person's insert: their workspace's rules version, by which their dynamic groups
+# are evaluated (`coterie.groups.people.create`), so that needs no query of its own.
+_RULES_VERSION = (
+    select(Workspace.rules_version)
+    .where(Workspace.id == literal_column(f"{User.__tablename__}.workspace_id"))
+    .scalar_subquery()
+)
+
+
+def _insert(session: Session, *, user: User) -> int:
     """Write a new person in one statement that also checks their identifiers (this is every
-    adapter's create); 409 naming the holder of a taken identifier."""
-    if not db.insert_new(session, user):
+    adapter's create) and reads their workspace's rules version; 409 naming the holder of a
+    taken identifier."""
+    found = db.insert_returning(session, user, _RULES_VERSION)
+    if found is None:
         values = {key: getattr(user, key) for key in (*IDENTIFIERS, "agent_id")}
         _check_unique(session, workspace_id=user.workspace_id, values=values, exclude=None)
         raise Conflict("Another person already has one of these identifiers")
+    return int(found[0] or 0)
 
 
 def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
+    return create_versioned(session, actor=actor, data=data)[0]
+
+
+def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tuple[User, int]:
+    """`create`, and the workspace's rules version as the person's insert read it (in the same
+    transaction, after any rule change that committed before it)."""
     require_write(actor)
     user = User(workspace_id=actor.workspace_id, source=data.source, attributes={}, nicknames=[])
     _apply(session, actor=actor, user=user, data=data, creating=True)
-    _insert(session, user=user)
+    rules_version = _insert(session, user=user)
     audit.record(
         session,
         actor=actor,
@@ -197,7 +216,7 @@ def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
         target_label=user.full_name,
         after=snapshot(user),
     )
-    return user
+    return user, rules_version
 
 
 def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) -> User:

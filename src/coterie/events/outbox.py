@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args
 
 from sqlalchemy import event
@@ -71,18 +71,24 @@ def set_notifier(notify: Callable[[], None] | None) -> None:
     _notify = notify
 
 
-def build(*, workspace_id: int, event_type: str, data: dict[str, Any]) -> OutboxEvent:
-    """An outbox row, complete (id, order and time set), not yet in any session."""
+def event_row(*, workspace_id: int, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The columns of an outbox row, complete (id, order and time set)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    return OutboxEvent(
-        workspace_id=workspace_id,
-        id=ids.new_id(),
-        seq=next_seq(),
-        type=event_type,
-        data=data,
-        created_at=utcnow(),
-    )
+    return {
+        "workspace_id": workspace_id,
+        "id": ids.new_id(),
+        "seq": next_seq(),
+        "type": event_type,
+        "data": data,
+        "created_at": utcnow(),
+        "dispatched_at": None,
+    }
+
+
+def build(*, workspace_id: int, event_type: str, data: dict[str, Any]) -> OutboxEvent:
+    """An outbox row (`event_row`) as an object, not yet in any session."""
+    return OutboxEvent(**event_row(workspace_id=workspace_id, event_type=event_type, data=data))
 
 
 def emit(
@@ -104,49 +110,56 @@ def written(session: Session) -> None:
 
 
 def events_of(entry: AuditEntry) -> list[OutboxEvent]:
-    """The outbox rows of an audit entry: none, or its event; an import's batch entry gives
-    one `person.created` and one `person.updated` event listing the batch's people, so events
-    cost an import little."""
-    workspace_id = entry.workspace_id
-    if entry.action == "users.imported":
-        after = entry.after or {}
-        base: dict[str, Any] = {"actor": entry.actor_label, "origin": entry.origin}
-        base["import"] = {"id": ids.encode(entry.target_id) if entry.target_id else None}
+    """The outbox rows of an audit entry (`event_rows`) as objects."""
+    columns = {attr.key: getattr(entry, attr.key) for attr in entry.__mapper__.column_attrs}
+    return [OutboxEvent(**row) for row in event_rows(columns)]
+
+
+def event_rows(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows (columns) of an audit entry's columns: none, or its event; an import's
+    batch entry gives one `person.created` and one `person.updated` event listing the batch's
+    people, so events cost an import little."""
+    workspace_id = entry["workspace_id"]
+    if entry["action"] == "users.imported":
+        after = entry["after"] or {}
+        base: dict[str, Any] = {"actor": entry["actor_label"], "origin": entry["origin"]}
+        base["import"] = {"id": ids.encode(entry["target_id"]) if entry["target_id"] else None}
         found = []
         for key, event_type in (("created", "person.created"), ("updated", "person.updated")):
             if after.get(key):
                 data = {**base, "user_ids": after[key], "reason": "import"}
-                found.append(build(workspace_id=workspace_id, event_type=event_type, data=data))
+                found.append(event_row(workspace_id=workspace_id, event_type=event_type, data=data))
         return found
-    mapped = _FROM_AUDIT.get(entry.action)
+    mapped = _FROM_AUDIT.get(entry["action"])
     if mapped is None:
         return []
-    return [build(workspace_id=workspace_id, event_type=mapped, data=_data(mapped, entry))]
+    return [event_row(workspace_id=workspace_id, event_type=mapped, data=_data(mapped, entry))]
 
 
-def _data(event_type: str, entry: AuditEntry) -> dict[str, Any]:
-    after, before = entry.after or {}, entry.before or {}
-    target = ids.encode(entry.target_id) if entry.target_id else None
-    data: dict[str, Any] = {"actor": entry.actor_label, "origin": entry.origin}
+def _data(event_type: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    after, before = entry["after"] or {}, entry["before"] or {}
+    target = ids.encode(entry["target_id"]) if entry["target_id"] else None
+    data: dict[str, Any] = {"actor": entry["actor_label"], "origin": entry["origin"]}
+    label = entry["target_label"]
     if event_type.startswith("person."):
         data["user_ids"] = [target]
-        data["user"] = {"id": target, "name": entry.target_label}
+        data["user"] = {"id": target, "name": label}
         if event_type in ("person.updated", "person.deactivated"):
             data["changes"] = {"before": before, "after": after}
         elif event_type == "person.created":
             data["user"] |= after
     elif event_type.startswith("group."):
-        data["group"] = {"id": target, "name": entry.target_label}
+        data["group"] = {"id": target, "name": label}
         if event_type == "group.updated":
             data["changes"] = {"before": before, "after": after}
         elif event_type == "group.created":
             data["group"] |= after
     elif event_type.startswith("membership."):
-        data["group"] = {"id": target, "name": entry.target_label}
+        data["group"] = {"id": target, "name": label}
         data["reason"] = after.get("reason")
         data["user_ids"] = after.get("user_ids", [])
     else:
-        data["import"] = {"id": target, "file_name": entry.target_label, **after}
+        data["import"] = {"id": target, "file_name": label, **after}
     return data
 
 

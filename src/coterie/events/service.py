@@ -56,8 +56,8 @@ def record(
     target_label: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    entry = build(
+) -> None:
+    entry = entry_row(
         actor=actor,
         action=action,
         target_type=target_type,
@@ -67,27 +67,50 @@ def record(
         after=after,
     )
     _write(session, entry)
-    return entry
 
 
-def _columns(row: AuditEntry | OutboxEvent) -> dict[str, Any]:
-    return {attr.key: getattr(row, attr.key) for attr in row.__mapper__.column_attrs}
-
-
-def _write(session: Session, entry: AuditEntry) -> None:
-    """The entry and its webhook event, if it is one (`outbox.events_of`), in the caller's
+def _write(session: Session, entry: dict[str, Any]) -> None:
+    """The entry and its webhook event, if it is one (`outbox.event_rows`), in the caller's
     transaction: a committed change always has its event, a rolled-back one never."""
-    events = [_columns(event) for event in outbox.events_of(entry)]
+    events = outbox.event_rows(entry)
     if len(events) == 1 and session.get_bind().dialect.name == "postgresql":
-        params = {f"entry_{key}": value for key, value in _columns(entry).items()}
+        params = {f"entry_{key}": value for key, value in entry.items()}
         params |= {f"event_{key}": value for key, value in events[0].items()}
         _INSERT_BOTH.write(session, [params])
     else:
-        _INSERT_ENTRY.write(session, [_columns(entry)])
+        _INSERT_ENTRY.write(session, [entry])
         if events:
             _INSERT_EVENT.write(session, events)
     if events:
         outbox.written(session)
+
+
+def entry_row(
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of the entry `record` writes, complete (id and time set): a plain row, as
+    every change pays for it (no ORM object)."""
+    return {
+        "workspace_id": actor.workspace_id,
+        "id": new_id(),
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label,
+        "origin": actor.origin.value,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "target_label": target_label[:300],
+        "before": _plain(before),
+        "after": _plain(after),
+        "created_at": utcnow(),
+    }
 
 
 def build(
@@ -100,21 +123,18 @@ def build(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """The entry `record` adds, complete (id and time set), for a caller that writes the rows
+    """The entry `record` adds as an object (`entry_row`), for a caller that writes the rows
     itself in one statement (a person's rule-driven moves: `coterie.groups.moves`)."""
     return AuditEntry(
-        workspace_id=actor.workspace_id,
-        id=new_id(),
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        origin=actor.origin.value,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_label=target_label[:300],
-        before=_plain(before),
-        after=_plain(after),
-        created_at=utcnow(),
+        **entry_row(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_label=target_label,
+            before=before,
+            after=after,
+        )
     )
 
 

@@ -245,11 +245,17 @@ def person_changed(
     user: User,
     fields: Iterable[str] | None,
     groups: Iterable[int] = (),
+    created: int | None = None,
 ) -> tuple[list[int], list[int]]:
     """Re-evaluate one person against the dynamic rules reading `fields` (None: every rule)
-    or naming `groups`; returns the ids of the groups they joined and left."""
+    or naming `groups`; returns the ids of the groups they joined and left. `created`: the
+    person was just created, and their insert read this rules version; they are in no group
+    yet, so nothing is read."""
     workspace_id = user.workspace_id
-    version, current = _state(session, workspace_id, user.id)
+    if created is None:
+        version, current = _state(session, workspace_id, user.id)
+    else:
+        version, current = created, set()
     rules = _rules(session, workspace_id, version)
     if fields is None:
         readers = [rules.every]

@@ -26,8 +26,8 @@ def create(
     session: Session, *, actor: Actor, data: UserCreate, group_ids: Sequence[int] = ()
 ) -> User:
     """Create a person, put them in the dynamic groups that select them and in `group_ids`."""
-    user = users.create(session, actor=actor, data=data)
-    dynamic.person_changed(session, actor=actor, user=user, fields=None)
+    user, rules_version = users.create_versioned(session, actor=actor, data=data)
+    dynamic.person_changed(session, actor=actor, user=user, fields=None, created=rules_version)
     for group_id in group_ids:
         groups.add_members(session, actor=actor, group_id=group_id, user_ids=[user.id])
     return user

@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
+from coterie.access.scim import TokenWorkspace
+from coterie.actor import Actor
 from coterie.db import connection_slot, request_session
 from coterie.scim import bulk, discovery, groups, protocol, reads, search, users
 
@@ -104,14 +106,22 @@ class ScimApp:
             return reads.serve(request, read)
 
     async def _create(self, request: Request) -> Response:
-        """`users.create_user` with its dependencies given."""
+        """`users.create_user` with its dependencies given; on PostgreSQL the token is read on
+        an asyncio connection first (`reads.caller_async`), outside the create's transaction."""
         async with self._overridden() as session:
             if session is not None:
                 return await _create_in(session, request)
+        caller = await reads.caller_async(request) if reads.asynchronous() else None
         async with request_session() as session:
-            return await _create_in(session, request)
+            return await _create_in(session, request, caller)
 
 
-async def _create_in(session: Session, request: Request) -> Response:
-    actor = await protocol.scim_actor(request, session)
+async def _create_in(
+    session: Session, request: Request, caller: tuple[Actor, TokenWorkspace] | None = None
+) -> Response:
+    """The create, by the actor of `caller` (the token read already) or of the session."""
+    if caller is None:
+        actor = await protocol.scim_actor(request, session)
+    else:
+        actor, request.state.workspace = caller
     return await users.create_user(request, session, actor)

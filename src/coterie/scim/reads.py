@@ -26,6 +26,7 @@ from starlette.types import Scope
 from coterie import ids
 from coterie.access import scim as scim_tokens
 from coterie.access.scim import ScimToken
+from coterie.actor import Actor
 from coterie.db import Prepared, connection_slot, get_engine
 from coterie.errors import CoterieError, Invalid, NotFound
 from coterie.scim import connections, filters, protocol, users
@@ -139,6 +140,20 @@ async def serve_async(request: Request, read: HotRead) -> Response:
     async with connection_slot():
         with Session(engine) as session:
             return respond(session, request, read, params, rows)
+
+
+_TOKEN = Prepared(scim_tokens.by_secret(), convert=True)
+
+
+async def caller_async(request: Request) -> tuple[Actor, scim_tokens.TokenWorkspace]:
+    """The request's SCIM actor and workspace (`protocol.scim_actor`), read as the hot reads
+    read on PostgreSQL (`serve_async`): the event loop serves other requests meanwhile, and a
+    create's transaction begins with its first write (`app.ScimApp`)."""
+    params = scim_tokens.secret_params(protocol.bearer(request))
+    engine = get_engine()
+    async with connections.of(engine).connection() as connection:
+        rows = await _TOKEN.rows_async(connection, engine.dialect, params)
+    return scim_tokens.caller(rows[0] if rows else None)
 
 
 def respond(
