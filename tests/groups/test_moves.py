@@ -86,10 +86,11 @@ def test_one_write_joins_and_leaves_with_counts_audit_and_events(
 
     # Each membership entry has its event, the one `audit.record` would have written.
     entries = sorted(_entries(session, free) + _entries(session, pro), key=lambda e: e.id)
+    columns = [{a.key: getattr(e, a.key) for a in e.__mapper__.column_attrs} for e in entries]
     expected = sorted(
-        (json.dumps(event.data, sort_keys=True), event.type)
-        for entry in entries
-        for event in outbox.events_of(entry)
+        (json.dumps(event["data"], sort_keys=True), event["type"])
+        for entry in columns
+        for event in outbox.event_rows(entry)
     )
     stored = _events(session, admin.workspace_id)
     assert sorted((json.dumps(e.data, sort_keys=True), e.type) for e in stored) == expected

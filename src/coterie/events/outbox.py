@@ -1,7 +1,7 @@
 """The webhook outbox: events written in the same transaction as the change they describe.
 
 `coterie.events.service.record` writes the outbox rows of every audit entry that is a webhook
-event (a person, group or membership change, an import finished: `events_of`) with the entry, so
+event (a person, group or membership change, an import finished: `event_rows`) with the entry, so
 a committed change always has its event and a rolled-back one never does. Other domains with
 events of their own (campaigns) call `emit`. The worker (`coterie.events.delivery`) fans rows out
 to endpoints.
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.db import utcnow
-from coterie.events.models import AuditEntry, OutboxEvent
+from coterie.events.models import OutboxEvent
 
 EventType = Literal[
     "person.created",
@@ -105,14 +105,8 @@ def emit(
 
 def written(session: Session) -> None:
     """Say that this transaction wrote outbox rows, for a caller that inserts them itself
-    (`events_of`): its commit wakes a delivery run."""
+    (`event_rows`): its commit wakes a delivery run."""
     session.info[_PENDING] = True
-
-
-def events_of(entry: AuditEntry) -> list[OutboxEvent]:
-    """The outbox rows of an audit entry (`event_rows`) as objects."""
-    columns = {attr.key: getattr(entry, attr.key) for attr in entry.__mapper__.column_attrs}
-    return [OutboxEvent(**row) for row in event_rows(columns)]
 
 
 def event_rows(entry: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -113,31 +113,6 @@ def entry_row(
     }
 
 
-def build(
-    *,
-    actor: Actor,
-    action: str,
-    target_type: str,
-    target_id: int | None,
-    target_label: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """The entry `record` adds as an object (`entry_row`), for a caller that writes the rows
-    itself in one statement (a person's rule-driven moves: `coterie.groups.moves`)."""
-    return AuditEntry(
-        **entry_row(
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target_label=target_label,
-            before=before,
-            after=after,
-        )
-    )
-
-
 def emit(session: Session, *, workspace_id: int, event_type: str, data: dict[str, Any]) -> None:
     """A webhook event that no audit entry stands for (`campaign.launched`), in the caller's
     transaction; `data` is JSON-ready. Types: `coterie.events.outbox.EVENT_TYPES`."""

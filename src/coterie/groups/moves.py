@@ -5,8 +5,9 @@ to few round trips. On PostgreSQL one prepared statement writes it all: the memb
 delete, the audit entries and their outbox rows are data-modifying WITH queries of the count
 update, whose RETURNING gives the groups' names for the entries (so the groups are not loaded).
 SQLite has no such queries: three cached statements and two multi-row inserts, no ORM flush.
-The entries and events are the ones `audit.record` would write (`audit.build`, `outbox.events_of`),
-so a change never goes without its event. docs/performance.md ("User Groups") has the figures.
+The entries and events are the ones `audit.record` would write (`audit.entry_row`,
+`outbox.event_rows`), so a change never goes without its event. docs/performance.md ("User
+Groups") has the figures.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ def move_person(
     tree_counts(session, workspace_id=user.workspace_id, counted=counted)
 
 
-def _entry(actor: Actor, user: User, group_id: int, delta: int, name: str) -> AuditEntry:
+def _entry(actor: Actor, user: User, group_id: int, delta: int, name: str) -> dict[str, Any]:
     """The audit entry of one move, as `evaluation.audit_members` would record it."""
-    return audit.build(
+    return audit.entry_row(
         actor=actor,
         action="group.members_added" if delta > 0 else "group.members_removed",
         target_type="group",
@@ -60,11 +61,6 @@ def _entry(actor: Actor, user: User, group_id: int, delta: int, name: str) -> Au
         target_label=name,
         after={"reason": "rule", "count": 1, "user_ids": [ids.encode(user.id)]},
     )
-
-
-def _values(row: AuditEntry | OutboxEvent) -> dict[str, Any]:
-    """A built row's columns, for a Core insert."""
-    return {attr.key: getattr(row, attr.key) for attr in row.__mapper__.column_attrs}
 
 
 # PostgreSQL: everything in one statement. The audit entries and events come as JSON arrays of
@@ -124,8 +120,8 @@ def _on_postgresql(
     entries, events = [], []
     for group_id, delta in moves.items():
         entry = _entry(actor, user, group_id, delta, name="")  # named by the statement
-        entries.append(_values(entry))
-        events += [_values(row) | {"group_id": group_id} for row in outbox.events_of(entry)]
+        entries.append(entry)
+        events += [row | {"group_id": group_id} for row in outbox.event_rows(entry)]
     params = {"ws": user.workspace_id, "user": user.id, "now": now}
     params |= {"by_id": actor.user_id, "by_label": actor.label[:200]}
     params |= {"joined": [g for g, d in moves.items() if d > 0]}
@@ -186,10 +182,10 @@ def _on_sqlite(
     params = {"ws": ws, "moved": list(moves), "joined": joined, "now": now}
     counted = [tuple(row) for row in session.execute(_COUNT, params)]
     entries = [_entry(actor, user, row[0], moves[row[0]], name=row[1]) for row in counted]
-    events = [event for entry in entries for event in outbox.events_of(entry)]
+    events = [event for entry in entries for event in outbox.event_rows(entry)]
     if entries:
-        session.execute(_INSERT_ENTRIES, [_values(entry) for entry in entries])
+        session.execute(_INSERT_ENTRIES, entries)
     if events:
-        session.execute(_INSERT_EVENTS, [_values(event) for event in events])
+        session.execute(_INSERT_EVENTS, events)
         outbox.written(session)
     return counted
