@@ -19,9 +19,8 @@ ENTRIES = cast(Table, AuditEntry.__table__)
 
 
 def _row(admin: Actor, **changes: Any) -> dict[str, Any]:
-    entry = audit.build(actor=admin, action="test.written", target_type="user", target_id=None)
-    values = {c.key: getattr(entry, c.key) for c in ENTRIES.columns}
-    return values | changes
+    entry = audit.entry_row(actor=admin, action="test.written", target_type="user", target_id=None)
+    return entry | changes
 
 
 def test_a_prepared_write_stores_what_sqlalchemy_would(session: Session, admin: Actor) -> None:
