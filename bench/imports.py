@@ -280,6 +280,14 @@ def show(label: str, rows: int, figures: dict[str, float]) -> None:
 EXTRA = ("plan", "city", "score", "company", "signup_date")
 
 
+def copy_csv(conn: Any, table: str, columns: str, path: Path) -> None:
+    """`COPY` the CSV file at `path` (its header skipped) into `columns` of `table`."""
+    copy_sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+    with conn.cursor().copy(copy_sql) as copy, path.open("rb") as file:
+        while block := file.read(1 << 20):
+            copy.write(block)
+
+
 def reference_postgres(path: Path, workspace_id: int) -> dict[str, float]:
     """A bare COPY of the file into an empty table with the users table's indexes."""
     import psycopg
@@ -308,15 +316,8 @@ def reference_postgres(path: Path, workspace_id: int) -> dict[str, float]:
         server = conn.info.backend_pid
         with Monitor("sqlite") as monitor:  # the COPY's backend is counted below
             before = process_cpu(server)
-            with (
-                conn.transaction(),
-                conn.cursor().copy(
-                    f"COPY bench_import_copy ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)"
-                ) as copy,
-                path.open("rb") as file,
-            ):
-                while block := file.read(1 << 20):
-                    copy.write(block)
+            with conn.transaction():
+                copy_csv(conn, "bench_import_copy", columns, path)
             server_cpu = process_cpu(server) - before
         figures = monitor.figures()
         figures["server_cpu_s"] = server_cpu
