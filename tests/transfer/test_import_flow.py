@@ -202,6 +202,42 @@ def test_an_interrupted_import_resumes_without_duplicates(
     assert group.member_count == 35
 
 
+def test_an_import_killed_between_grouped_commits_resumes_from_the_last(
+    session: Session,
+    admin: Actor,
+    data_dir: settings.Settings,
+    make_session: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On SQLite, batches of the largest size commit `SQLITE_BATCHES_PER_COMMIT` at a time: a
+    death between two commits loses the batches since the last one, which the resume redoes."""
+    monkeypatch.setattr(runner, "BATCH", 10)
+    monkeypatch.setattr(runner, "MAX_BATCH", 10)
+    job = upload(session, admin, _rows(75))
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+
+    def die_after_six_batches(done: int, total: int | None) -> None:
+        if done >= 60:
+            raise Killed
+
+    with pytest.raises(Killed):
+        runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id,
+                   progress=die_after_six_batches)  # fmt: skip
+    session.expire_all()
+    committed = 40 if session.get_bind().dialect.name == "sqlite" else 60
+    assert (job.rows_done, _people(session, admin.workspace_id)) == (committed, committed)
+    later = utcnow() + runner.stale_after() + timedelta(seconds=1)
+    assert runner.recover(session, now=later) == [(admin.workspace_id, job.id)]
+    session.commit()
+    done = run(make_session, job)
+    assert (done.status, done.counts) == ("done", {"created": 75})
+    assert _people(session, admin.workspace_id) == 75
+    group = session.get(Group, (admin.workspace_id, done.group_id))
+    assert group is not None
+    assert group.member_count == 75
+
+
 def test_a_failed_import_is_marked_with_its_reason_and_makes_no_group(
     session: Session,
     admin: Actor,

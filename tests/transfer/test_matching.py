@@ -54,3 +54,17 @@ def test_a_person_found_by_one_identifier_is_not_looked_up_again_by_another(
         ("new", None),
     ]
     assert matches[2].reason == "its contacts belong to different people (Ada and Bob)"
+
+
+def test_batches_not_committed_yet_are_remembered_until_settled(
+    session: Session, admin: Actor
+) -> None:
+    matcher = Matcher(session, workspace_id=admin.workspace_id)
+    matcher.remember([row(email="ada@example.com")], [101])
+    matcher.remember([row(email="bob@example.com")], [102])
+    (ada,) = matcher.match([row(email="ada@example.com")])  # two batches back, not committed
+    assert (ada.kind, ada.previous) == ("duplicate", 101)
+    matcher.settle()  # all but the last batch committed: the database answers for them now
+    bob, ada = matcher.match([row(email="bob@example.com"), row(email="ada@example.com")])
+    assert (bob.kind, bob.previous) == ("duplicate", 102)
+    assert ada.kind == "new"  # not in this test's database: only remembered, then forgotten

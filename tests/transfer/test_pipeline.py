@@ -1,7 +1,7 @@
 """A large import matches each batch while the batch before is still being written (`runner`,
-`Matcher.remember`). On a real database of each kind (two connections), the same file must give
-exactly what the one-connection, batch-after-batch run gives: outcomes row by row, people,
-identifiers, and the group."""
+`Matcher.remember`), and on SQLite writes several batches in a transaction. On a real database of
+each kind (two connections), the same file must give exactly what the one-connection,
+batch-after-batch run gives: outcomes row by row, people, identifiers, and the group."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from coterie.groups import people
 from coterie.groups.models import Membership
 from coterie.transfer import runner
 from coterie.transfer import service as imports
-from coterie.transfer.models import ImportRow
+from coterie.transfer.models import ImportJob, ImportRow
 from coterie.transfer.schemas import ImportConfigure
 from coterie.workspaces import service as workspaces
 from tests.conftest import _empty_database
@@ -62,9 +62,8 @@ def contact_list() -> str:
     return "\n".join(lines) + "\n"
 
 
-def import_into(engine: Engine, workspace_id: int, pipelined: bool) -> dict[int, tuple[str, str]]:
-    """Each row's outcome and its person's email or phone, after an import with or without
-    worker processes (and so with or without the pipelined writer)."""
+def queue_import(engine: Engine, workspace_id: int, group: str) -> int:
+    """The contact list uploaded and started: the job's id."""
     admin = actors.system(workspace_id)
     with Session(engine) as session:
         job = imports.upload(
@@ -73,11 +72,17 @@ def import_into(engine: Engine, workspace_id: int, pipelined: bool) -> dict[int,
             file_name="list.csv",
             stream=io.BytesIO(contact_list().encode()),
         )
-        data = ImportConfigure(group_name=f"Imported {pipelined}")
+        data = ImportConfigure(group_name=group)
         imports.configure(session, actor=admin, job_id=job.id, data=data)
         imports.start(session, actor=admin, job_id=job.id)
         session.commit()
-        job_id = job.id
+        return job.id
+
+
+def import_into(engine: Engine, workspace_id: int, pipelined: bool) -> dict[int, tuple[str, str]]:
+    """Each row's outcome and its person's email or phone, after an import with or without
+    worker processes (and so with or without the pipelined writer)."""
+    job_id = queue_import(engine, workspace_id, f"Imported {pipelined}")
     done = runner.run(
         sessionmaker(engine, expire_on_commit=False), workspace_id=workspace_id, job_id=job_id
     )
@@ -114,7 +119,10 @@ def test_a_pipelined_import_gives_what_a_batch_after_batch_one_gives(
     isolated_settings: settings.Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(runner, "BATCH", 10)  # batches of 10 then 18: rows repeat across them
+    # Batches of 10 then 18: rows repeat across them. On SQLite, 18 is the largest batch, so 4
+    # batches a transaction: a person matched again after batches not committed yet.
+    monkeypatch.setattr(runner, "BATCH", 10)
+    monkeypatch.setattr(runner, "MAX_BATCH", 18)
     results = {}
     for pipelined in (True, False):
         with Session(engine) as session:
@@ -143,3 +151,44 @@ def test_a_pipelined_import_gives_what_a_batch_after_batch_one_gives(
     counted = {outcome for outcome, _ in outcomes.values()}
     assert counted == {"created", "updated", "duplicate", "rejected"}
     assert len(stored) == 20 + sum(1 for i in range(ROWS) if i % 6 in (0, 5))
+
+
+def test_large_batches_commit_four_at_a_time_on_sqlite(
+    engine: Engine,
+    isolated_settings: settings.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "BATCH", 10)
+    monkeypatch.setattr(runner, "MAX_BATCH", 18)  # batches of 10 then 18, the largest
+    monkeypatch.setenv("COTERIE_IMPORT_PARALLEL_FROM", "1000000")
+    settings.get_settings.cache_clear()
+    with Session(engine) as session:
+        workspace = workspaces.create(session, slug="grouped", name="G", default_region="US")
+        session.commit()
+        workspace_id = workspace.id
+    job_id = queue_import(engine, workspace_id, "Grouped")
+    seen: list[tuple[int, int | None]] = []
+
+    def progress(rows_done: int, _total: int | None) -> None:
+        with engine.connect() as conn:  # what another connection sees committed
+            committed = conn.scalar(
+                select(ImportJob.rows_done).where(
+                    ImportJob.workspace_id == workspace_id, ImportJob.id == job_id
+                )
+            )
+        seen.append((rows_done, committed))
+
+    done = runner.run(
+        sessionmaker(engine, expire_on_commit=False),
+        workspace_id=workspace_id,
+        job_id=job_id,
+        progress=progress,
+    )
+    assert done is not None
+    assert done.status == "done", done.error
+    assert done.rows_done == ROWS
+    written = [10, 28, 46, 64, 82, 100, 118, 136, 150]
+    # On SQLite, 4 batches a transaction, the last ones committed after the last report.
+    grouped = [0, 0, 0, 64, 64, 64, 64, 136, 136]
+    committed = grouped if engine.dialect.name == "sqlite" else written
+    assert seen == list(zip(written, committed, strict=True))

@@ -2,8 +2,8 @@
 
 The two halves are apart so that the runner can place a batch (match its rows, give the new
 people their ids) while the batch before is being written on another connection: the importing
-process and the database then work at the same time. `Matcher.remember` covers the batch being
-written, whose rows the next batch cannot find in the database yet.
+process and the database then work at the same time. `Matcher.remember` covers the batches not
+committed yet, whose rows the next batch cannot find in the database.
 """
 
 from __future__ import annotations
@@ -92,9 +92,11 @@ def write(
     columns: Sequence[str],
     attributes: bool,
     now: datetime | None = None,
+    commit: bool = True,
 ) -> None:
-    """One transaction: the batch's people, row outcomes, audit entry (and so its webhook
-    events) and the job's progress, committed together."""
+    """The batch's people, row outcomes, audit entry (and so its webhook events) and the job's
+    progress, in the session's transaction: committed together, now or (not `commit`) with
+    the batches that follow."""
     now = now or utcnow()
     with staging.roomy_cache(session):
         staging.prepare(session)
@@ -130,4 +132,7 @@ def write(
     job.rows_done = placed.last
     job.counts = counts
     job.heartbeat_at = now
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()

@@ -81,20 +81,31 @@ class Matcher:
         self._workspace_id = workspace_id
         self._touched = touched
         self._hashes: set[int] | None = set() if remember_hashes else None
-        # The batch before, which may not be committed yet (`remember`): identifier -> person.
+        # The batches before, which may not be committed yet (`remember`, `settle`), merged:
+        # identifier -> person; and the last of them alone.
         self._previous: dict[tuple[str, str], int] = {}
         self._previous_people: set[int] = set()
+        self._last: tuple[dict[tuple[str, str], int], set[int]] = ({}, set())
 
     def remember(self, rows: Sequence[Normalized], people: Sequence[int | None]) -> None:
         """Keep a batch's identifiers and people (each row's person, None for a refused row)
-        until the next batch is matched, which then treats them as rows of its own: the runner
-        matches a batch while the one before is still being written."""
-        self._previous = {}
+        until `settle`: the batches matched after it treat them as rows of their own. The
+        runner matches a batch while the one before is being written, and a transaction may
+        take several batches."""
+        batch: dict[tuple[str, str], int] = {}
         for normalized, person in zip(rows, people, strict=True):
             if person is not None:
                 for key in normalized.identifiers.items():
-                    self._previous.setdefault(key, person)
-        self._previous_people = {person for person in people if person is not None}
+                    batch.setdefault(key, person)
+        self._last = (batch, {person for person in people if person is not None})
+        for key, person in batch.items():
+            self._previous.setdefault(key, person)
+        self._previous_people |= self._last[1]
+
+    def settle(self) -> None:
+        """The batches remembered before the last one are committed (a match reads them from
+        the database now): forget them."""
+        self._previous, self._previous_people = dict(self._last[0]), set(self._last[1])
 
     def match(self, rows: Sequence[Normalized]) -> list[Match]:
         """One match per row, in order; rows with errors are `rejected` with their first error."""
