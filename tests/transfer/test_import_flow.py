@@ -161,6 +161,39 @@ class Killed(BaseException):
     """Stands for the process dying: not an Exception, so nothing marks the job failed."""
 
 
+def _killed(
+    session: Session, admin: Actor, make_session: sessionmaker[Session], rows: int, at: int
+) -> ImportJob:
+    """An import of `rows` people, its process dead once its progress reached `at` rows."""
+    job = upload(session, admin, _rows(rows))
+    imports.start(session, actor=admin, job_id=job.id)
+    session.commit()
+
+    def die(done: int, total: int | None) -> None:
+        if done >= at:
+            raise Killed
+
+    with pytest.raises(Killed):
+        runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id, progress=die)
+    session.expire_all()
+    return job
+
+
+def _resumed(
+    session: Session, admin: Actor, make_session: sessionmaker[Session], job: ImportJob
+) -> None:
+    """Found stale, resumed to the end: every row's person once, and the group of them all."""
+    later = utcnow() + runner.stale_after() + timedelta(seconds=1)
+    assert runner.recover(session, now=later) == [(admin.workspace_id, job.id)]
+    session.commit()
+    done = run(make_session, job)
+    assert (done.status, done.counts) == ("done", {"created": job.rows_total})
+    assert _people(session, admin.workspace_id) == job.rows_total
+    group = session.get(Group, (admin.workspace_id, done.group_id))
+    assert group is not None
+    assert group.member_count == job.rows_total
+
+
 def test_an_interrupted_import_resumes_without_duplicates(
     session: Session,
     admin: Actor,
@@ -169,18 +202,7 @@ def test_an_interrupted_import_resumes_without_duplicates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(runner, "BATCH", 10)
-    job = upload(session, admin, _rows(35))
-    imports.start(session, actor=admin, job_id=job.id)
-    session.commit()
-
-    def die_after_two_batches(done: int, total: int | None) -> None:
-        if done >= 20:
-            raise Killed
-
-    with pytest.raises(Killed):
-        runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id,
-                   progress=die_after_two_batches)  # fmt: skip
-    session.expire_all()
+    job = _killed(session, admin, make_session, rows=35, at=20)
     assert job.status == "running"
     assert job.rows_done == 20
     assert (
@@ -191,15 +213,7 @@ def test_an_interrupted_import_resumes_without_duplicates(
     )
     assert _people(session, admin.workspace_id) == 20
     assert runner.recover(session, now=utcnow()) == []  # still fresh: not stale yet
-    later = utcnow() + runner.stale_after() + timedelta(seconds=1)
-    assert runner.recover(session, now=later) == [(admin.workspace_id, job.id)]
-    session.commit()
-    done = run(make_session, job)
-    assert done.status == "done"
-    assert _people(session, admin.workspace_id) == 35
-    group = session.get(Group, (admin.workspace_id, done.group_id))
-    assert group is not None
-    assert group.member_count == 35
+    _resumed(session, admin, make_session, job)
 
 
 def test_an_import_killed_between_grouped_commits_resumes_from_the_last(
@@ -213,29 +227,10 @@ def test_an_import_killed_between_grouped_commits_resumes_from_the_last(
     death between two commits loses the batches since the last one, which the resume redoes."""
     monkeypatch.setattr(runner, "BATCH", 10)
     monkeypatch.setattr(runner, "MAX_BATCH", 10)
-    job = upload(session, admin, _rows(75))
-    imports.start(session, actor=admin, job_id=job.id)
-    session.commit()
-
-    def die_after_six_batches(done: int, total: int | None) -> None:
-        if done >= 60:
-            raise Killed
-
-    with pytest.raises(Killed):
-        runner.run(make_session, workspace_id=admin.workspace_id, job_id=job.id,
-                   progress=die_after_six_batches)  # fmt: skip
-    session.expire_all()
+    job = _killed(session, admin, make_session, rows=75, at=60)
     committed = 40 if session.get_bind().dialect.name == "sqlite" else 60
     assert (job.rows_done, _people(session, admin.workspace_id)) == (committed, committed)
-    later = utcnow() + runner.stale_after() + timedelta(seconds=1)
-    assert runner.recover(session, now=later) == [(admin.workspace_id, job.id)]
-    session.commit()
-    done = run(make_session, job)
-    assert (done.status, done.counts) == ("done", {"created": 75})
-    assert _people(session, admin.workspace_id) == 75
-    group = session.get(Group, (admin.workspace_id, done.group_id))
-    assert group is not None
-    assert group.member_count == 75
+    _resumed(session, admin, make_session, job)
 
 
 def test_a_failed_import_is_marked_with_its_reason_and_makes_no_group(
