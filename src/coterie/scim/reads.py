@@ -132,14 +132,19 @@ async def serve_async(request: Request, read: HotRead) -> Response:
     """A hot read on an asyncio connection (`connections`), so that the event loop serves other
     requests while PostgreSQL answers; otherwise as `serve`."""
     prepared, params = statement(request, read)
-    engine = get_engine()
-    async with connections.of(engine).connection() as connection:
-        rows = await prepared.rows_async(connection, engine.dialect, params)
+    rows = await _rows_async(prepared, params)
     # The session connects only when the workspace's fields are not cached: then from the
     # engine's pool, for which a request waits on the loop (`db.connection_slot`).
     async with connection_slot():
-        with Session(engine) as session:
+        with Session(get_engine()) as session:
             return respond(session, request, read, params, rows)
+
+
+async def _rows_async(prepared: Prepared, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of `prepared` read on one of the engine's asyncio connections (`connections`)."""
+    engine = get_engine()
+    async with connections.of(engine).connection() as connection:
+        return await prepared.rows_async(connection, engine.dialect, params)
 
 
 _TOKEN = Prepared(scim_tokens.by_secret(), convert=True)
@@ -149,10 +154,7 @@ async def caller_async(request: Request) -> tuple[Actor, scim_tokens.TokenWorksp
     """The request's SCIM actor and workspace (`protocol.scim_actor`), read as the hot reads
     read on PostgreSQL (`serve_async`): the event loop serves other requests meanwhile, and a
     create's transaction begins with its first write (`app.ScimApp`)."""
-    params = scim_tokens.secret_params(protocol.bearer(request))
-    engine = get_engine()
-    async with connections.of(engine).connection() as connection:
-        rows = await _TOKEN.rows_async(connection, engine.dialect, params)
+    rows = await _rows_async(_TOKEN, scim_tokens.secret_params(protocol.bearer(request)))
     return scim_tokens.caller(rows[0] if rows else None)
 
 

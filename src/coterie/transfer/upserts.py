@@ -203,24 +203,17 @@ def _update_sqlite(
     ):
         updated.append(int(user_id))
         sets.add(int(changes))
+    # Each UPDATE: the columns it sets, and the stage rows it takes (all of them for the union).
+    writes = [(changes, " AND s.changes = :changes") for changes in sorted(sets)]
     if len(sets) > MAX_COLUMN_SETS:
-        sets = {reduce(operator.or_, sets)}
-        session.execute(
-            text("UPDATE import_stage SET changes = :all WHERE outcome = 'updated'"),
-            {"all": next(iter(sets))},
-        )
+        writes = [(reduce(operator.or_, sets), "")]
     names = list(merged)
-    for changes in sorted(sets):
+    for changes, rows in writes:
         columns = ", ".join(
             f"{name} = {merged[name]}" for bit, name in enumerate(names) if changes >> bit & 1
         )
-        session.execute(
-            text(
-                update.replace("{sets}", columns).replace("{outcome}", "updated")
-                + " AND s.changes = :changes"
-            ).bindparams(*types),
-            {**params, "changes": changes},
-        )
+        statement = update.replace("{sets}", columns).replace("{outcome}", "updated") + rows
+        session.execute(text(statement).bindparams(*types), {**params, "changes": changes})
     return updated
 
 
