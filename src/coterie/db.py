@@ -255,6 +255,13 @@ class Prepared:
         cursor = await connection.execute(sql, fixed | params, prepare=True)
         return _converted(await cursor.fetchall(), processors)
 
+    async def returned_async(
+        self, connection: AsyncConnection, dialect: Dialect, row: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """`returned` on an asyncio psycopg connection, as `rows_async` runs a read."""
+        (values,) = self._bound(dialect, [row])
+        return await self.rows_async(connection, dialect, values)
+
     def _bound(self, dialect: Dialect, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each row of parameters with the fixed ones, converted as column types convert them."""
         _, _, fixed, _, binds = self._compiled(dialect)
@@ -341,6 +348,26 @@ def _new_rows(kind: type[Any], returning: ColumnElement[Any] | None) -> _NewRows
     return found
 
 
+def new_row_insert(
+    kind: type[Base], returning: ColumnElement[Any] | None, dialect: Dialect
+) -> Prepared:
+    """The `INSERT ... ON CONFLICT DO NOTHING` of `kind`'s rows (`new_row_values`), returning
+    `returning` if given, on databases of `dialect`."""
+    return _new_rows(kind, returning)[1][dialect.name]
+
+
+def new_row_values(row: Base) -> dict[str, Any]:
+    """The column values a new ORM object is inserted with, by column name: those left unset
+    get their Python defaults, as a flush would give them, and are set on the object too (it is
+    held as loaded once written)."""
+    columns = _new_rows(type(row), None)[0]
+    state = row.__dict__
+    for attribute, _, default in columns:
+        if attribute not in state:  # stored as a loaded row's values are
+            state[attribute] = None if default is None else default()
+    return {column: state[attribute] for attribute, column, _ in columns}
+
+
 def insert_new(session: Session, row: Base) -> bool:
     """Write a new ORM object in one prebuilt `INSERT ... ON CONFLICT DO NOTHING` instead of
     the unit of work (no savepoint, no read back), then hold it in the session as if loaded.
@@ -357,14 +384,9 @@ def insert_returning(
     correlated to the row's table reads what the write needs in the same statement) as the
     insert returned it; None when one of the row's unique keys is taken (an empty tuple without
     `returning`)."""
-    columns, inserts = _new_rows(type(row), returning)
-    state = row.__dict__
-    for attribute, _, default in columns:
-        if attribute not in state:  # stored as a loaded row's values are: marked loaded below
-            state[attribute] = None if default is None else default()
-    values = {column: state[attribute] for attribute, column, _ in columns}
+    values = new_row_values(row)
     # Both flush first: what the unit of work holds is written first, as a flush would.
-    insert = inserts[session.get_bind().dialect.name]
+    insert = new_row_insert(type(row), returning, session.get_bind().dialect)
     if returning is None:
         found = () if insert.write(session, [values]) else None
     else:

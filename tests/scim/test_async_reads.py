@@ -5,109 +5,19 @@ serves other requests while one waits for PostgreSQL, a process opens at most
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from starlette.requests import Request
-from starlette.types import ASGIApp
 
-from coterie import actor as actors
-from coterie import db, ids
-from coterie.access import provisioning
-from coterie.access import scim as scim_tokens
-from coterie.app import create_app
+from coterie import db
 from coterie.directory.models import User
-from coterie.directory.schemas import UserCreate
-from coterie.groups import people
 from coterie.scim import connections, reads
-from coterie.workspaces import service as workspaces
+from tests.scim.conftest import Served
 
 # Asyncio connections serve the hot reads on PostgreSQL only (SQLite's are tested by tests/scim).
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-@dataclass
-class Served:
-    """The application as a server process runs it (no tests' session), on PostgreSQL."""
-
-    app: ASGIApp
-    secret: str
-    person_id: str
-    engine: Engine
-
-    def scope(self, path: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": query,
-            "headers": [
-                (b"host", b"scim.example"),
-                (b"authorization", f"Bearer {self.secret}".encode()),
-            ],
-            "client": ("127.0.0.1", 50000),
-            "server": ("scim.example", 80),
-            "state": {},
-        }
-
-    async def get(self, path: str, query: bytes = b"") -> tuple[int, Any]:
-        """The status and JSON body of a GET under `/scim/v2`, through the whole application."""
-        return await self.call("GET", path, query)
-
-    async def call(
-        self, method: str, path: str, query: bytes = b"", body: Any = None
-    ) -> tuple[int, Any]:
-        """The status and JSON body of a request under `/scim/v2`."""
-        sent: list[Any] = []
-        content = b"" if body is None else json.dumps(body).encode()
-
-        async def receive() -> Any:
-            return {"type": "http.request", "body": content, "more_body": False}
-
-        async def send(message: Any) -> None:
-            sent.append(message)
-
-        await self.app(self.scope("/scim/v2" + path, query, method), receive, send)
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return sent[0]["status"], json.loads(body)
-
-    def locked(self, seconds: float) -> None:
-        """Hold every read of SCIM tokens back for `seconds`, from another connection (released
-        by a timer thread, so that a blocked event loop cannot keep it)."""
-        locker = self.engine.connect()
-        locker.exec_driver_sql("LOCK TABLE scim_tokens IN ACCESS EXCLUSIVE MODE")
-
-        def release() -> None:
-            locker.rollback()
-            locker.close()
-
-        threading.Timer(seconds, release).start()
-
-
-@pytest.fixture
-def served(process_database: str) -> Served:
-    with db.get_sessionmaker()() as session:
-        workspace = workspaces.create(session, slug=f"a-{secrets.token_hex(3)}", name="Async")
-        admin = actors.system(workspace.id)
-        _, secret = scim_tokens.create(session, actor=admin, name="async")
-        data = UserCreate(full_name="Ann Lee", email="ann@example.com", source="scim")
-        person = people.create(session, actor=admin, data=data)
-        doc = {"userName": "ann", "emails": [{"value": "ann@example.com"}]}
-        provisioning.save_user(
-            session, workspace_id=workspace.id, user_id=person.id, user_name="ann", document=doc
-        )
-        session.commit()
-    return Served(create_app(), secret, ids.encode(person.id), db.get_engine())
 
 
 def test_the_loop_serves_others_while_a_hot_read_waits(served: Served) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     ForeignKey,
     Index,
     ScalarSelect,
@@ -177,7 +178,7 @@ def caller(found: Sequence[Any] | None) -> tuple[Actor, TokenWorkspace]:
     return actor, TokenWorkspace(workspace_id, rules_version, region)
 
 
-def authenticate(session: Session, *, secret: str) -> tuple[Actor, TokenWorkspace]:
+def authenticate(session: Session | Connection, *, secret: str) -> tuple[Actor, TokenWorkspace]:
     """The workspace's `scim` actor for a bearer secret, and what SCIM needs of the workspace;
     401 for unknown or revoked tokens.
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal_column, or_, select
+from sqlalchemy import Connection, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,14 @@ from coterie.workspaces.models import Workspace
 _AUDITED = [
     n for n in UserRead.model_fields if n not in ("id", "has_password", "created_at", "updated_at")
 ]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a caller knows of a person's workspace already: its phone region and custom fields."""
+
+    region: str
+    fields: Sequence[Field]
 
 
 def require_write(actor: Actor) -> None:
@@ -125,13 +134,26 @@ def _check_unique(
     )
 
 
-def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, creating: bool) -> None:
+def _apply(
+    session: Session,
+    *,
+    actor: Actor,
+    user: User,
+    data: UserFields,
+    creating: bool,
+    known: Known | None = None,
+) -> None:
     """Check and set the given fields; a person being created has their identifiers checked by
-    their insert (`_insert`), one being changed here."""
+    their insert (`_insert`), one being changed here. What is `known` of the workspace is not
+    read again."""
     given = data.model_dump(exclude_unset=True)
     region = ""
     if any(given.get(name) for name in _REGIONAL):
-        region = workspaces.get(session, workspace_id=actor.workspace_id).default_region
+        region = (
+            known.region
+            if known is not None
+            else workspaces.get(session, workspace_id=actor.workspace_id).default_region
+        )
     values = _normalized(given, region=region)
     own_password = values.keys() == {"password"} and actor.user_id == user.id and not creating
     if ("role" in values or "password" in values) and not actor.is_admin and not own_password:
@@ -139,7 +161,9 @@ def _apply(session: Session, *, actor: Actor, user: User, data: UserFields, crea
     attributes = values.pop("attributes", None)
     if attributes:
         stored = fields.coerce_attributes(
-            workspace_fields(session, workspace_id=actor.workspace_id),
+            known.fields
+            if known is not None
+            else workspace_fields(session, workspace_id=actor.workspace_id),
             attributes,
             region=region,
         )
@@ -196,19 +220,32 @@ def _insert(session: Session, *, user: User) -> int:
     return int(found[0] or 0)
 
 
+def inserted(connection: Connection, values: dict[str, Any]) -> int | None:
+    """Write a new person's row (`db.new_row_values` of `new_person`) on a connection, as
+    `_insert` writes it; the rules version it read, or None when an identifier is taken."""
+    insert = db.new_row_insert(User, _RULES_VERSION, connection.dialect)
+    found = insert.returned(connection, values)
+    return int(found[0][0] or 0) if found else None
+
+
 def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
     return create_versioned(session, actor=actor, data=data)[0]
 
 
-def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tuple[User, int]:
-    """`create`, and the workspace's rules version as the person's insert read it (in the same
-    transaction, after any rule change that committed before it)."""
+def new_person(
+    session: Session, *, actor: Actor, data: UserCreate, known: Known | None = None
+) -> User:
+    """A person to create, checked and in stored form, not written yet (nor in the session);
+    what is `known` of the workspace is not read again."""
     require_write(actor)
     user = User(workspace_id=actor.workspace_id, source=data.source, attributes={}, nicknames=[])
-    _apply(session, actor=actor, user=user, data=data, creating=True)
-    rules_version = _insert(session, user=user)
-    audit.record(
-        session,
+    _apply(session, actor=actor, user=user, data=data, creating=True, known=known)
+    return user
+
+
+def created_entry(actor: Actor, user: User) -> dict[str, Any]:
+    """The audit entry of a new person (`new_person`, their id set), as a row."""
+    return audit.entry_row(
         actor=actor,
         action="user.created",
         target_type="user",
@@ -216,6 +253,14 @@ def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tup
         target_label=user.full_name,
         after=snapshot(user),
     )
+
+
+def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tuple[User, int]:
+    """`create`, and the workspace's rules version as the person's insert read it (in the same
+    transaction, after any rule change that committed before it)."""
+    user = new_person(session, actor=actor, data=data)
+    rules_version = _insert(session, user=user)
+    audit.write(session, created_entry(actor, user))
     return user, rules_version
 
 

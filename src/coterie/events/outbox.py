@@ -157,12 +157,19 @@ def _data(event_type: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_PENDING, False) and _notify is not None:
+def wake() -> None:
+    """Say that events were committed (by a caller writing without a session): a delivery run
+    is queued, if this process queues them (`set_notifier`)."""
+    if _notify is not None:
         # A failed wake-up loses nothing: the minutely run sends what it would have.
         with contextlib.suppress(Exception):
             _notify()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        wake()
 
 
 @event.listens_for(Session, "after_rollback")

@@ -66,10 +66,10 @@ def record(
         before=before,
         after=after,
     )
-    _write(session, entry)
+    write(session, entry)
 
 
-def _write(session: Session, entry: dict[str, Any]) -> None:
+def write(session: Session, entry: dict[str, Any]) -> None:
     """The entry and its webhook event, if it is one (`outbox.event_rows`), in the caller's
     transaction: a committed change always has its event, a rolled-back one never."""
     events = outbox.event_rows(entry)

@@ -251,12 +251,32 @@ def person_changed(
     or naming `groups`; returns the ids of the groups they joined and left. `created`: the
     person was just created, and their insert read this rules version; they are in no group
     yet, so nothing is read."""
-    workspace_id = user.workspace_id
     if created is None:
-        version, current = _state(session, workspace_id, user.id)
+        version, current = _state(session, user.workspace_id, user.id)
     else:
         version, current = created, set()
-    rules = _rules(session, workspace_id, version)
+    joined, left = _evaluated(session, user, version, current, fields, groups)
+    move_person(session, actor=actor, user=user, joined=joined, left=left)
+    return joined, left
+
+
+def joins_when_created(session: Session, *, user: User, version: int) -> list[int]:
+    """The dynamic groups a person about to be created (in none yet) joins by the rules of
+    `version`; nothing is written."""
+    return _evaluated(session, user, version, set(), None, ())[0]
+
+
+def _evaluated(
+    session: Session,
+    user: User,
+    version: int,
+    current: set[int],
+    fields: Iterable[str] | None,
+    groups: Iterable[int],
+) -> tuple[list[int], list[int]]:
+    """The groups a person in `current` joins and leaves by the rules of `version` that read
+    `fields` (None: every rule) or name `groups`."""
+    rules = _rules(session, user.workspace_id, version)
     if fields is None:
         readers = [rules.every]
     else:
@@ -286,5 +306,4 @@ def person_changed(
             current.discard(group_id)
         for reader in rules.by_group.get(group_id, ()):
             heapq.heappush(heap, (reader.rank, reader.group_id, reader))
-    move_person(session, actor=actor, user=user, joined=joined, left=left)
     return joined, left

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from coterie.access.scim import TokenWorkspace
 from coterie.actor import Actor
 from coterie.db import connection_slot, request_session
-from coterie.scim import bulk, discovery, groups, protocol, reads, search, users
+from coterie.scim import bulk, creates, discovery, groups, protocol, reads, search, users
 
 
 def create() -> ScimApp:
@@ -106,12 +106,14 @@ class ScimApp:
             return reads.serve(request, read)
 
     async def _create(self, request: Request) -> Response:
-        """`users.create_user` with its dependencies given; on PostgreSQL the token is read on
-        an asyncio connection first (`reads.caller_async`), outside the create's transaction."""
+        """Written without the unit of work (`creates`), or, where that gives way, by
+        `users.create_user` with its dependencies given (the token read already)."""
         async with self._overridden() as session:
             if session is not None:
                 return await _create_in(session, request)
-        caller = await reads.caller_async(request) if reads.asynchronous() else None
+        created, caller = await creates.serve(request)
+        if created is not None:
+            return created
         async with request_session() as session:
             return await _create_in(session, request, caller)
 

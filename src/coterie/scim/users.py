@@ -155,27 +155,41 @@ class Call:
         params = {"ws": self.actor.workspace_id, "id": user_id}
         return found_one(_VIEW_ONE.rows(self.session, params), ids.encode(user_id))
 
-    def write(self, resource: Any, person: Person | None) -> tuple[Person, provisioning.ScimUser]:
-        """Create or replace (PUT semantics: what the document leaves out is cleared)."""
+    def document(self, resource: Any) -> tuple[dict[str, Any], str]:
+        """The document a write stores, and its userName (400 without one)."""
         doc: dict[str, Any] = resource.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
         doc.pop("schemas", None)
         user_name = doc.get("userName")
         if not isinstance(user_name, str) or not user_name.strip():
             raise Invalid("userName is required", field="userName")
+        return doc, user_name.strip()
+
+    def values(self, doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The person's fields a document gives, and apart its custom ones (400 naming one the
+        workspace does not have)."""
         values = person_fields(doc, region=self.region)
-        known = {f.key for f in self.custom}
         given = values.pop("attributes")
-        unknown = set(given) - known
+        unknown = set(given) - {f.key for f in self.custom}
         if unknown:
             raise Invalid(f"no custom field named {sorted(unknown)[0]!r}", field="attributes")
+        return values, given
+
+    def new_person(self, doc: dict[str, Any]) -> UserCreate:
+        """The person a document creates (what it leaves out is unset already)."""
+        values, given = self.values(doc)
+        values["attributes"] = {k: v for k, v in given.items() if v is not None}
+        return UserCreate(source="scim", **values)
+
+    def write(self, resource: Any, person: Person | None) -> tuple[Person, provisioning.ScimUser]:
+        """Create or replace (PUT semantics: what the document leaves out is cleared)."""
+        doc, user_name = self.document(resource)
         new = person is None
-        if person is None:  # what it leaves out is unset already
-            values["attributes"] = {k: v for k, v in given.items() if v is not None}
-            person = people.create(
-                self.session, actor=self.actor, data=UserCreate(source="scim", **values)
-            )
+        if person is None:
+            data = self.new_person(doc)
+            person = people.create(self.session, actor=self.actor, data=data)
         else:
-            values["attributes"] = {key: given.get(key) for key in known}
+            values, given = self.values(doc)
+            values["attributes"] = {f.key: given.get(f.key) for f in self.custom}
             person = people.update(
                 self.session, actor=self.actor, user_id=person.id, data=UserUpdate(**values)
             )
@@ -183,14 +197,14 @@ class Call:
             self.session,
             workspace_id=self.actor.workspace_id,
             user_id=person.id,
-            user_name=user_name.strip(),
+            user_name=user_name,
             document=doc,
             new=new,
         )
         return person, profile
 
 
-def _respond(
+def respond(
     ctx: Call,
     person: PersonView,
     profile: ProfileView | None,
@@ -299,7 +313,7 @@ async def create_user(request: Request, session: SessionDep, actor: ActorDep) ->
     resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     person, profile = ctx.write(resource, None)
     session.commit()
-    return _respond(ctx, person, profile, Context.RESOURCE_CREATION_RESPONSE, status=201)
+    return respond(ctx, person, profile, Context.RESOURCE_CREATION_RESPONSE, status=201)
 
 
 @router.get("/Users/{person_id}")
@@ -322,7 +336,7 @@ def read(ctx: Call, found: tuple[PersonView, ProfileView | None], parameters: An
     tag = version(person, profile)
     if protocol.not_modified(ctx.request, tag):
         return Response(status_code=304, headers={"ETag": tag})
-    return _respond(ctx, person, profile, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
+    return respond(ctx, person, profile, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
 
 
 @router.put("/Users/{person_id}")
@@ -336,7 +350,7 @@ async def replace_user(
     resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     person, profile = ctx.write(resource, person)
     session.commit()
-    return _respond(ctx, person, profile, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return respond(ctx, person, profile, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 @router.patch("/Users/{person_id}")
@@ -354,7 +368,7 @@ async def patch_user(
     if operations.patch(current):
         person, profile = ctx.write(current, person)
         session.commit()
-    return _respond(ctx, person, profile, Context.RESOURCE_PATCH_RESPONSE)
+    return respond(ctx, person, profile, Context.RESOURCE_PATCH_RESPONSE)
 
 
 @router.delete("/Users/{person_id}")
