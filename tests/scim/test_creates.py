@@ -99,8 +99,7 @@ def test_a_create_writes_at_once_what_the_general_create_writes(
     monkeypatch.undo()
 
     with monkeypatch.context() as patched:
-        patched.setattr(creates, "write_on_sqlite", lambda *args: False)
-        patched.setattr(creates, "write_on_postgresql", _declined_async)
+        patched.setattr(creates, "write", _declined)
         status, general = post(served, body("bo2"))
     assert status == 201, general
 
@@ -119,7 +118,7 @@ def _refused() -> Any:
     raise AssertionError("the general create was used")
 
 
-async def _declined_async(*args: Any) -> bool:
+async def _declined(rows: creates.Rows) -> bool:
     return False
 
 
@@ -212,12 +211,10 @@ def test_rows_built_by_rules_no_longer_current_are_not_written(served: Served) -
         await request.body()
         with db.get_engine().connect() as connection:
             caller = scim_tokens.authenticate(connection, secret=served.secret)
-            create = await creates.built(request, caller)
-            assert create.rows is not None
-            create.rows.rules_version -= 1
-            if connection.dialect.name == "postgresql":
-                return await creates.write_on_postgresql(create.rows)
-            return creates.write_on_sqlite(connection, create.rows)
+        create = await creates.built(request, caller)
+        assert create.rows is not None
+        create.rows.rules_version -= 1
+        return await creates.write(create.rows)
 
     before = counts(served)
     assert asyncio.run(attempt()) is False

@@ -16,7 +16,7 @@ says by whom), or when the workspace's rules changed since the token was read.
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -24,7 +24,7 @@ from typing import Any, cast
 import psycopg
 from fastapi import Request, Response
 from scim2_models import Context
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, bindparam, delete, insert
 from sqlalchemy.orm import Session
 
 from coterie import db
@@ -38,7 +38,7 @@ from coterie.directory.models import User as Person
 from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.groups import dynamic
-from coterie.scim import connections, protocol, reads, users
+from coterie.scim import batches, connections, protocol, reads, users
 from coterie.workspaces.models import Workspace
 
 _PEOPLE, _PROFILES = cast(Table, Person.__table__), cast(Table, ScimUser.__table__)
@@ -97,7 +97,12 @@ _WRITTEN = (
     f" events AS ({_insert(_EVENTS, 'events', 'person', many=True)})"
     " SELECT count(*) FROM person"
 )
-_PROFILE, _ENTRY, _EVENT = (Prepared(insert(t)) for t in (_PROFILES, _ENTRIES, _EVENTS))
+_ENTRY, _EVENT = Prepared(insert(_ENTRIES)), Prepared(insert(_EVENTS))
+_WITHDRAWN = Prepared(  # a person written in a batch whose create cannot finish there
+    delete(_PEOPLE).where(
+        _PEOPLE.c.workspace_id == bindparam("workspace_id"), _PEOPLE.c.id == bindparam("id")
+    )
+)
 
 
 @dataclass
@@ -125,15 +130,22 @@ async def serve(request: Request) -> tuple[Response | None, tuple[Actor, Any]]:
     await request.body()  # read before a connection is taken
     if reads.asynchronous():
         caller = await reads.caller_async(request)
-        create = await built(request, caller)
-        written = create.rows is not None and await write_on_postgresql(create.rows)
-        return (create.response() if written else None), caller
-    async with connection_slot():
-        with get_engine().connect() as connection:
-            caller = scim_tokens.authenticate(connection, secret=protocol.bearer(request))
-            create = await built(request, caller)
-            written = create.rows is not None and write_on_sqlite(connection, create.rows)
+    else:
+        async with connection_slot():
+            with get_engine().connect() as connection:
+                caller = scim_tokens.authenticate(connection, secret=protocol.bearer(request))
+    create = await built(request, caller)
+    if create.rows is None:
+        return None, caller
+    written = await write(create.rows)
     return (create.response() if written else None), caller
+
+
+async def write(rows: Rows) -> bool:
+    """Whether the create's rows were written; nothing was if not."""
+    if reads.asynchronous():
+        return await write_on_postgresql(rows)
+    return await batches.of(get_engine(), write_on_sqlite).submit(rows)
 
 
 async def built(request: Request, caller: tuple[Actor, scim_tokens.TokenWorkspace]) -> Create:
@@ -172,19 +184,26 @@ async def write_on_postgresql(rows: Rows) -> bool:
     return found is not None and found[0] == 1
 
 
-def write_on_sqlite(connection: Connection, rows: Rows) -> bool:
-    """The rows in one transaction on `connection`; False, with nothing written, when the person
-    cannot be written here."""
-    with connection.begin() as transaction:
-        if directory.inserted(connection, rows.person) != rows.rules_version:
-            transaction.rollback()
-            return False
-        try:
-            _PROFILE.write(connection, [rows.profile])
-            _ENTRY.write(connection, [rows.entry])
-            if rows.events:
-                _EVENT.write(connection, rows.events)
-        except sqlite3.IntegrityError:  # the userName is taken
-            transaction.rollback()
-            return False
-    return True
+def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]:
+    """The creates of `batch` in one transaction on `connection` (`batches`): whether each was
+    written; one that cannot be written here leaves nothing."""
+    written = []
+    with connection.begin():
+        for rows in batch:
+            version = directory.inserted(connection, rows.person)
+            if version is None:  # an identifier is taken: nothing was written
+                written.append(False)
+                continue
+            new_profile = db.new_row_insert(ScimUser, None, connection.dialect)
+            if version != rows.rules_version or not new_profile.write(connection, [rows.profile]):
+                _WITHDRAWN.write(connection, [rows.person])  # the userName is taken
+                written.append(False)
+                continue
+            written.append(True)
+        done = [rows for rows, ok in zip(batch, written, strict=True) if ok]
+        if done:
+            _ENTRY.write(connection, [rows.entry for rows in done])
+            events = [event for rows in done for event in rows.events]
+            if events:
+                _EVENT.write(connection, events)
+    return written
