@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from coterie import actor as actors
 from coterie import db, ids
 from coterie.access import scim as scim_tokens
 from coterie.access.provisioning import ScimUser
+from coterie.directory import forms
 from coterie.directory.models import User
+from coterie.directory.schemas import FieldCreate
 from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.groups import service as groups
@@ -29,7 +32,7 @@ from coterie.scim import creates
 from tests.scim.conftest import Served
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-COTERIE = "urn:ietf:params:scim:schemas:extension:coterie:2.0:User"
+COTERIE = "urn:coterie:params:scim:schemas:extension:workspace:2.0:User"
 
 
 def post(served: Served, body: dict[str, Any]) -> tuple[int, Any]:
@@ -202,6 +205,75 @@ def test_a_revoked_token_answers_401_and_writes_nothing(served: Served) -> None:
     assert counts(served) == before
 
 
+def test_a_token_revoked_since_it_was_last_read_answers_401_and_writes_nothing(
+    served: Served,
+) -> None:
+    status, made = post(served, body("hal"))  # the token is read, and remembered
+    assert status == 201, made
+    test_a_revoked_token_answers_401_and_writes_nothing(served)
+
+
+def test_a_field_added_since_the_token_was_last_read_is_taken(served: Served) -> None:
+    """The workspace's fields as last read had no `team`: the create is not refused for it."""
+    status, made = post(served, body("ida"))
+    assert status == 201, made
+    with session() as s:
+        data = FieldCreate(key="team", label="Team", type="text")
+        forms.create_field(s, actor=actors.system(served.workspace_id), data=data)
+        s.commit()
+    given = {"schemas": [USER, COTERIE], COTERIE: {"team": "Blue"}}
+    status, made = post(served, body("jo", **given))
+    assert status == 201, made
+    assert made[COTERIE] == {"team": "Blue"}
+    with session() as s:
+        person = s.get(User, (served.workspace_id, ids.decode(made["id"])))
+        assert person is not None
+        assert person.attributes == {"team": "Blue"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_writes_the_creates_it_can_and_leaves_nothing_of_the_others(
+    served: Served,
+) -> None:
+    """SQLite writes the creates that arrive together in one transaction (`scim.batches`)."""
+
+    async def built(user_name: str, **more: Any) -> creates.Rows:
+        request = served.request("POST", "/Users", body(user_name, **more))
+        await request.body()
+        secret_hash, caller = scim_tokens.remembered(served.secret)
+        assert caller is not None
+        create = await creates.built(request, caller, secret_hash)
+        assert create.rows is not None
+        return create.rows
+
+    async def batch() -> list[creates.Rows]:
+        return [
+            await built("kim"),
+            await built("ann"),  # the fixture's person's userName
+            await built("lou", emails=[{"value": "ann@example.com"}]),  # the fixture's email
+            await built("kim"),  # the first one's userName, in the same batch
+            await built("max"),
+        ]
+
+    assert post(served, body("first"))[0] == 201  # the token remembered
+    rows = asyncio.run(batch())
+    stale = rows[4].workspace
+    rows.append(asyncio.run(built("ned")))
+    rows[5].workspace = replace(stale, rules_version=stale.rules_version + 1)
+    before = counts(served)
+    with db.get_engine().connect() as connection:
+        written = creates.write_on_sqlite(connection, rows)
+    assert written == [True, False, False, False, True, False]
+    after = counts(served)
+    assert after["User"] - before["User"] == 2
+    assert after["ScimUser"] - before["ScimUser"] == 2
+    assert after["AuditEntry"] - before["AuditEntry"] == 2
+    assert after["OutboxEvent"] - before["OutboxEvent"] == 2
+    with session() as s:
+        names = select(ScimUser.user_name).filter_by(workspace_id=served.workspace_id)
+        assert sorted(s.scalars(names)) == ["ann", "first", "kim", "max"]
+
+
 def test_rows_built_by_rules_no_longer_current_are_not_written(served: Served) -> None:
     """The rules changed after the token was read: the person's groups were found by old
     rules, so nothing is written (the general create then evaluates them again)."""
@@ -211,9 +283,11 @@ def test_rows_built_by_rules_no_longer_current_are_not_written(served: Served) -
         await request.body()
         with db.get_engine().connect() as connection:
             caller = scim_tokens.authenticate(connection, secret=served.secret)
-        create = await creates.built(request, caller)
+        secret_hash = scim_tokens.remembered(served.secret)[0]
+        create = await creates.built(request, caller, secret_hash)
         assert create.rows is not None
-        create.rows.rules_version -= 1
+        workspace = create.rows.workspace
+        create.rows.workspace = replace(workspace, rules_version=workspace.rules_version - 1)
         return await creates.write(create.rows)
 
     before = counts(served)

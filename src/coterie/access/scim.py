@@ -178,6 +178,38 @@ def caller(found: Sequence[Any] | None) -> tuple[Actor, TokenWorkspace]:
     return actor, TokenWorkspace(workspace_id, rules_version, region)
 
 
+# The callers of the secrets last read, by hash (`remembered`), for SCIM's creates, which check
+# the token again where they write (scim.creates).
+_REMEMBERED: dict[str, tuple[Actor, TokenWorkspace]] = {}
+_REMEMBERED_MAX = 1024
+
+
+def remembered(secret: str) -> tuple[str, tuple[Actor, TokenWorkspace] | None]:
+    """The secret's hash, and its caller as last read (`remember`), if it was."""
+    found = _hash(secret)
+    return found, _REMEMBERED.get(found)
+
+
+def remember(secret_hash: str, found: tuple[Actor, TokenWorkspace] | None) -> None:
+    """Keep the caller a token was just read as; None forgets it (refused)."""
+    if found is None:
+        _REMEMBERED.pop(secret_hash, None)
+        return
+    if len(_REMEMBERED) >= _REMEMBERED_MAX:
+        _REMEMBERED.clear()
+    _REMEMBERED[secret_hash] = found
+
+
+def still(found: Sequence[Any] | None, workspace: TokenWorkspace) -> bool:
+    """Whether a row of `by_secret` is a valid token whose workspace is still `workspace` (its
+    rules version and region unchanged)."""
+    return (
+        found is not None
+        and found[2] is None
+        and TokenWorkspace(*found[3:TOKEN_COLUMNS]) == workspace
+    )
+
+
 def authenticate(session: Session | Connection, *, secret: str) -> tuple[Actor, TokenWorkspace]:
     """The workspace's `scim` actor for a bearer secret, and what SCIM needs of the workspace;
     401 for unknown or revoked tokens.

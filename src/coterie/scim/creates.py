@@ -31,10 +31,12 @@ from coterie import db
 from coterie.access import provisioning
 from coterie.access import scim as scim_tokens
 from coterie.access.provisioning import ScimUser
+from coterie.access.scim import ScimToken
 from coterie.actor import Actor
 from coterie.db import Prepared, connection_slot, get_engine
 from coterie.directory import service as directory
 from coterie.directory.models import User as Person
+from coterie.errors import Unauthorized
 from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.groups import dynamic
@@ -53,11 +55,16 @@ class Rows:
     profile: dict[str, Any]
     entry: dict[str, Any]
     events: list[dict[str, Any]]
-    rules_version: int  # the version the person was found in no dynamic group by
+    secret_hash: str  # of the token creating them, checked again where they are written
+    workspace: scim_tokens.TokenWorkspace  # as they were built by, checked again too
 
     def params(self) -> dict[str, Any]:
         """The parameters of `_WRITTEN`: each row as a JSON document."""
-        found: dict[str, Any] = {"rules_version": self.rules_version}
+        found: dict[str, Any] = {
+            "hash": self.secret_hash,
+            "rules_version": self.workspace.rules_version,
+            "region": self.workspace.default_region,
+        }
         for name in ("person", "profile", "entry", "events"):
             found[name] = json.dumps(getattr(self, name), default=_json_time)
         return found
@@ -82,15 +89,18 @@ def _insert(table: Table, param: str, source: str = "", *, many: bool = False) -
     )
 
 
-# PostgreSQL: the person (unless an identifier is taken or the workspace's rules version is no
-# longer `rules_version`), then, for each person written, their document, entry and events; how
-# many people it wrote (0 or 1). A taken userName fails the whole statement. The rows go as one
+# PostgreSQL: the person (unless an identifier is taken, or the token is no longer valid, or its
+# workspace's rules version or region changed since it was read), then, for each person written,
+# their document, entry and events; how many people it wrote (0 or 1). A taken userName fails
+# the whole statement. The rows go as one
 # JSON document each: a statement of a parameter per column would be parsed again by the driver
 # on every call (psycopg caches statements of at most 50 parameters).
 _WRITTEN = (
     f"WITH person AS ({_insert(_PEOPLE, 'person')}"
-    f" WHERE EXISTS (SELECT 1 FROM {Workspace.__tablename__} AS w"
-    " WHERE w.id = r.workspace_id AND w.rules_version = %(rules_version)s)"
+    f" WHERE EXISTS (SELECT 1 FROM {ScimToken.__tablename__} AS t"
+    f" JOIN {Workspace.__tablename__} AS w ON w.id = t.workspace_id"
+    " WHERE t.secret_hash = %(hash)s AND t.revoked_at IS NULL AND w.id = r.workspace_id"
+    " AND w.rules_version = %(rules_version)s AND w.default_region = %(region)s)"
     " ON CONFLICT DO NOTHING RETURNING 1),"
     f" profile AS ({_insert(_PROFILES, 'profile', 'person')}),"
     f" entry AS ({_insert(_ENTRIES, 'entry', 'person')}),"
@@ -98,6 +108,7 @@ _WRITTEN = (
     " SELECT count(*) FROM person"
 )
 _ENTRY, _EVENT = Prepared(insert(_ENTRIES)), Prepared(insert(_EVENTS))
+_TOKEN = Prepared(scim_tokens.by_secret())
 _WITHDRAWN = Prepared(  # a person written in a batch whose create cannot finish there
     delete(_PEOPLE).where(
         _PEOPLE.c.workspace_id == bindparam("workspace_id"), _PEOPLE.c.id == bindparam("id")
@@ -125,20 +136,46 @@ class Create:
 
 async def serve(request: Request) -> tuple[Response | None, tuple[Actor, Any]]:
     """The response of a create written here, or None when it gives way to the general
-    create; and the caller (the token read already, which the general create reuses). Failures
-    (401, 400) are raised and nothing is written."""
+    create; and the caller, as read now (which the general create takes as it is). Failures
+    (401, 400) are raised and nothing is written.
+
+    The token's caller is taken as last read (`scim_tokens.remembered`) and checked again where
+    the create is written; read now when it was not, or to answer a create that was not
+    written or failed (a revoked token answers 401, and a caller whose workspace changed since
+    gives way to the general create)."""
     await request.body()  # read before a connection is taken
-    if reads.asynchronous():
-        caller = await reads.caller_async(request)
-    else:
-        async with connection_slot():
-            with get_engine().connect() as connection:
-                caller = scim_tokens.authenticate(connection, secret=protocol.bearer(request))
-    create = await built(request, caller)
-    if create.rows is None:
-        return None, caller
-    written = await write(create.rows)
-    return (create.response() if written else None), caller
+    secret_hash, caller = scim_tokens.remembered(protocol.bearer(request))
+    fresh = caller is None
+    if caller is None:
+        caller = await _read_caller(request, secret_hash)
+    try:
+        create = await built(request, caller, secret_hash)
+    except Exception:
+        if fresh:
+            raise
+        current = await _read_caller(request, secret_hash)
+        if current[1] == caller[1]:
+            raise
+        return None, current  # built by what the workspace was: the general create checks it
+    if create.rows is not None and await write(create.rows):
+        return create.response(), caller
+    return None, (caller if fresh else await _read_caller(request, secret_hash))
+
+
+async def _read_caller(request: Request, secret_hash: str) -> tuple[Actor, Any]:
+    """The request's caller read now, and remembered; 401 for an unknown or revoked token."""
+    try:
+        if reads.asynchronous():
+            caller = await reads.caller_async(request)
+        else:
+            async with connection_slot():
+                with get_engine().connect() as connection:
+                    caller = scim_tokens.authenticate(connection, secret=protocol.bearer(request))
+    except Unauthorized:
+        scim_tokens.remember(secret_hash, None)
+        raise
+    scim_tokens.remember(secret_hash, caller)
+    return caller
 
 
 async def write(rows: Rows) -> bool:
@@ -148,7 +185,9 @@ async def write(rows: Rows) -> bool:
     return await batches.of(get_engine(), write_on_sqlite).submit(rows)
 
 
-async def built(request: Request, caller: tuple[Actor, scim_tokens.TokenWorkspace]) -> Create:
+async def built(
+    request: Request, caller: tuple[Actor, scim_tokens.TokenWorkspace], secret_hash: str
+) -> Create:
     """The create, checked and built as the general create builds it. The session only reads
     what is not cached yet (the workspace's fields and rules)."""
     actor, workspace = caller
@@ -168,7 +207,7 @@ async def built(request: Request, caller: tuple[Actor, scim_tokens.TokenWorkspac
         return Create(ctx, person, profile, None)
     entry = directory.created_entry(actor, person)
     events = outbox.event_rows(entry)
-    rows = Rows(values, db.new_row_values(profile), entry, events, version)
+    rows = Rows(values, db.new_row_values(profile), entry, events, secret_hash, workspace)
     return Create(ctx, person, profile, rows)
 
 
@@ -188,14 +227,20 @@ def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]
     """The creates of `batch` in one transaction on `connection` (`batches`): whether each was
     written; one that cannot be written here leaves nothing."""
     written = []
+    callers: dict[tuple[str, scim_tokens.TokenWorkspace], bool] = {}
     with connection.begin():
         for rows in batch:
-            version = directory.inserted(connection, rows.person)
-            if version is None:  # an identifier is taken: nothing was written
+            caller = rows.secret_hash, rows.workspace
+            if caller not in callers:
+                found = _TOKEN.rows(connection, {"hash": rows.secret_hash})
+                callers[caller] = scim_tokens.still(found[0] if found else None, rows.workspace)
+            version = directory.inserted(connection, rows.person) if callers[caller] else None
+            if version is None:  # an identifier is taken, or the token changed: none written
                 written.append(False)
                 continue
             new_profile = db.new_row_insert(ScimUser, None, connection.dialect)
-            if version != rows.rules_version or not new_profile.write(connection, [rows.profile]):
+            rules_version = rows.workspace.rules_version
+            if version != rules_version or not new_profile.write(connection, [rows.profile]):
                 _WITHDRAWN.write(connection, [rows.person])  # the userName is taken
                 written.append(False)
                 continue
