@@ -97,6 +97,7 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

@@ -67,16 +67,16 @@ def user_profiles(
 
 def new_profile(
     workspace_id: int, user_id: int, user_name: str, document: dict[str, Any]
-) -> ScimUser:
-    """The SCIM document of a person who has none yet, not written (nor in a session)."""
-    return ScimUser(
-        workspace_id=workspace_id,
-        user_id=user_id,
-        user_name=user_name,
-        user_name_key=user_name.casefold(),
-        document=document,
-        updated_at=utcnow(),
-    )
+) -> dict[str, Any]:
+    """The columns of the SCIM document of a person who has none yet."""
+    return {
+        "workspace_id": workspace_id,
+        "user_id": user_id,
+        "user_name": user_name,
+        "user_name_key": user_name.casefold(),
+        "document": document,
+        "updated_at": utcnow(),
+    }
 
 
 def save_user(
@@ -93,7 +93,7 @@ def save_user(
     `new`: the person was just created, so has no document yet (it is inserted, not looked up)."""
     key = user_name.casefold()
     if new:
-        created = new_profile(workspace_id, user_id, user_name, document)
+        created = ScimUser(**new_profile(workspace_id, user_id, user_name, document))
         if db.insert_new(session, created):  # else the name is taken: its holder, below
             return created
     stmt = select(ScimUser).where(

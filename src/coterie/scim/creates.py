@@ -41,6 +41,7 @@ from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.groups import dynamic
 from coterie.scim import batches, connections, protocol, reads, users
+from coterie.scim.people import StoredProfile
 from coterie.workspaces.models import Workspace
 
 _PEOPLE, _PROFILES = cast(Table, Person.__table__), cast(Table, ScimUser.__table__)
@@ -123,7 +124,7 @@ class Create:
 
     ctx: users.Call
     person: Person
-    profile: ScimUser
+    profile: StoredProfile
     rows: Rows | None
 
     def response(self) -> Response:
@@ -202,12 +203,13 @@ async def built(
         version = workspace.rules_version
         joins = dynamic.joins_when_created(session, user=person, version=version)
     values = db.new_row_values(person)  # gives the person their id
-    profile = provisioning.new_profile(actor.workspace_id, person.id, user_name, doc)
+    row = provisioning.new_profile(actor.workspace_id, person.id, user_name, doc)
+    profile = StoredProfile(user_name, doc, row["updated_at"])
     if joins:
         return Create(ctx, person, profile, None)
     entry = directory.created_entry(actor, person)
     events = outbox.event_rows(entry)
-    rows = Rows(values, db.new_row_values(profile), entry, events, secret_hash, workspace)
+    rows = Rows(values, row, entry, events, secret_hash, workspace)
     return Create(ctx, person, profile, rows)
 
 

@@ -214,7 +214,8 @@ def respond(
 ) -> Response:
     found = ctx.answer(person, profile, scim_ctx, parameters)
     location = f"{ctx.base}/Users/{ids.encode(person.id)}"
-    headers = {"ETag": version(person, profile), "Location": location}
+    tag = found.get("meta", {}).get("version") or version(person, profile)
+    headers = {"ETag": tag, "Location": location}
     return protocol.scim_json(found, status, headers)
 
 
