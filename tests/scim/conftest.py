@@ -6,7 +6,7 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -99,6 +99,7 @@ class Served:
     person_id: str
     engine: Engine
     workspace_id: int
+    headers: dict[str, str] = field(default_factory=dict)  # of the last response (`call`)
 
     def scope(self, path: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
         return {
@@ -148,6 +149,7 @@ class Served:
 
         await self.app(self.scope("/scim/v2" + path, query, method), receive, send)
         body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        self.headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
         return sent[0]["status"], json.loads(body)
 
     def locked(self, seconds: float) -> None:

@@ -293,3 +293,34 @@ def test_rows_built_by_rules_no_longer_current_are_not_written(served: Served) -
     before = counts(served)
     assert asyncio.run(attempt()) is False
     assert counts(served) == before
+
+
+class Counting:
+    """An ASGI application counting the requests that reach it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.calls = app, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await self.app(scope, receive, send)
+
+
+def test_hot_requests_skip_the_middleware_and_carry_the_security_headers(
+    served: Served,
+) -> None:
+    app: Any = served.app
+    stack = app.middleware_stack = Counting(app.build_middleware_stack())
+    status, made = post(served, body("pat"))
+    assert status == 201, made
+    assert served.headers["x-frame-options"] == "DENY"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    status, _ = asyncio.run(served.get(f"/Users/{made['id']}"))
+    assert status == 200
+    assert served.headers["x-frame-options"] == "DENY"
+    assert stack.calls == 0
+
+    status, _ = asyncio.run(served.get("/ServiceProviderConfig"))  # not a hot request
+    assert status == 200
+    assert served.headers["x-frame-options"] == "DENY"
+    assert stack.calls == 1

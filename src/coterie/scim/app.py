@@ -49,6 +49,11 @@ class ScimApp:
         """The FastAPI application's (tests give the session this way); the hot requests obey it."""
         return self.api.dependency_overrides
 
+    @staticmethod
+    def hot(scope: Scope) -> bool:
+        """Whether a request (`scope` as mounted) is one of the hot requests."""
+        return is_create(scope) or reads.hot_read(scope) is not None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         read = reads.hot_read(scope)
         if read is not None:
