@@ -231,13 +231,10 @@ def test_a_field_added_since_the_token_was_last_read_is_taken(served: Served) ->
         assert person.attributes == {"team": "Blue"}
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_batch_writes_the_creates_it_can_and_leaves_nothing_of_the_others(
-    served: Served,
-) -> None:
-    """SQLite writes the creates that arrive together in one transaction (`scim.batches`)."""
+def rows_of(served: Served, user_name: str, **more: Any) -> creates.Rows:
+    """The rows a create of `user_name` writes, built by the remembered token's caller."""
 
-    async def built(user_name: str, **more: Any) -> creates.Rows:
+    async def built() -> creates.Rows:
         request = served.request("POST", "/Users", body(user_name, **more))
         await request.body()
         secret_hash, caller = scim_tokens.remembered(served.secret)
@@ -246,32 +243,57 @@ def test_a_batch_writes_the_creates_it_can_and_leaves_nothing_of_the_others(
         assert create.rows is not None
         return create.rows
 
-    async def batch() -> list[creates.Rows]:
-        return [
-            await built("kim"),
-            await built("ann"),  # the fixture's person's userName
-            await built("lou", emails=[{"value": "ann@example.com"}]),  # the fixture's email
-            await built("kim"),  # the first one's userName, in the same batch
-            await built("max"),
-        ]
+    return asyncio.run(built())
 
-    assert post(served, body("first"))[0] == 201  # the token remembered
-    rows = asyncio.run(batch())
-    stale = rows[4].workspace
-    rows.append(asyncio.run(built("ned")))
-    rows[5].workspace = replace(stale, rules_version=stale.rules_version + 1)
-    before = counts(served)
+
+def write_batch(served: Served, batch: list[creates.Rows]) -> list[bool]:
+    """The batch written as the creates that arrive together are (`scim.batches`)."""
+    if served.engine.dialect.name == "postgresql":
+        return asyncio.run(creates.write_on_postgresql(batch))
     with db.get_engine().connect() as connection:
-        written = creates.write_on_sqlite(connection, rows)
-    assert written == [True, False, False, False, True, False]
+        return creates.write_on_sqlite(connection, batch)
+
+
+def test_a_batch_writes_the_creates_it_can_and_leaves_nothing_of_the_others(
+    served: Served,
+) -> None:
+    assert post(served, body("first"))[0] == 201  # the token remembered
+    batch = [
+        rows_of(served, "kim"),
+        rows_of(served, "ann"),  # the fixture's person's userName
+        rows_of(served, "lou", emails=[{"value": "ann@example.com"}]),  # the fixture's email
+        rows_of(served, "max", emails=[{"value": "max@example.com"}]),
+        rows_of(served, "ned", emails=[{"value": "max@example.com"}]),  # max's, in the batch
+        rows_of(served, "oz"),
+    ]
+    stale = batch[5].workspace
+    batch[5].workspace = replace(stale, rules_version=stale.rules_version + 1)
+    before = counts(served)
+    assert write_batch(served, batch) == [True, False, False, True, False, False]
     after = counts(served)
-    assert after["User"] - before["User"] == 2
-    assert after["ScimUser"] - before["ScimUser"] == 2
-    assert after["AuditEntry"] - before["AuditEntry"] == 2
-    assert after["OutboxEvent"] - before["OutboxEvent"] == 2
+    for kind in ("User", "ScimUser", "AuditEntry", "OutboxEvent"):
+        assert after[kind] - before[kind] == 2, kind
     with session() as s:
         names = select(ScimUser.user_name).filter_by(workspace_id=served.workspace_id)
         assert sorted(s.scalars(names)) == ["ann", "first", "kim", "max"]
+        entries = select(AuditEntry.target_id).filter_by(workspace_id=served.workspace_id)
+        assert {batch[0].person_id, batch[3].person_id} <= set(s.scalars(entries))
+
+
+def test_a_username_twice_in_a_batch_is_written_at_most_once(served: Served) -> None:
+    """SQLite writes the first and not the second; PostgreSQL's one statement fails and writes
+    neither (both then go to the general create, which refuses the second)."""
+    assert post(served, body("first"))[0] == 201
+    batch = [rows_of(served, "pia"), rows_of(served, "PIA"), rows_of(served, "quin")]
+    before = counts(served)
+    written = write_batch(served, batch)
+    if served.engine.dialect.name == "postgresql":
+        assert written == [False, False, False]
+    else:
+        assert written == [True, False, True]
+    after = counts(served)
+    assert after["ScimUser"] - before["ScimUser"] == written.count(True)
+    assert after["User"] - before["User"] == written.count(True)
 
 
 def test_rows_built_by_rules_no_longer_current_are_not_written(served: Served) -> None:

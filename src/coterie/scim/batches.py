@@ -1,58 +1,61 @@
-"""SQLite creates written in batches, one transaction per batch (`creates`; docs/performance.md,
-SCIM).
+"""SCIM creates written in batches: the creates of the requests that arrive together, in one
+statement on PostgreSQL and one transaction on SQLite (`creates`; docs/performance.md, SCIM).
 
-SQLite takes one writer at a time, and a commit (with the checkpoints commits trigger) costs more
-than a create's inserts. A request hands its rows over and waits; the rows of every request that
-does so in the event loop's next two turns are written in one transaction, so that concurrent
-creates share a commit and the pages they change are written once (bench/RESULTS.md: with four
-clients, batches of four). The batch is written on the
-event loop in one go, as each request's writes were: it holds the write lock for its transaction
-only, and nothing waits for another turn of the loop meanwhile.
+A request hands its rows over and waits on the event loop; the rows of every request that does
+so in the loop's next two turns are written together (the other requests that arrived with this
+one are created as tasks in the next turn, and reach here in the turn after). Concurrent creates
+then share a round trip and a commit, and the pages they change are written once (bench/RESULTS.md:
+with four clients, batches of four). A batch is written by a task of its own, while the next
+gathers; SQLite's holds the write lock for its transaction only, which runs without waiting on
+the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 T = TypeVar("T")
-MAX_BATCH = 64  # creates per transaction at most
+MAX_BATCH = 64  # creates per batch at most
+
+Write = Callable[[Sequence[T]], Awaitable[list[bool]]]
 
 
 class Batches(Generic[T]):
-    """Items of `engine`'s database written by `write` (a batch on a connection, in one
-    transaction: whether each item was written), in batches on one event loop."""
+    """Items written by `write` (a batch at once: whether each item was written), in batches
+    on one event loop."""
 
-    def __init__(
-        self, engine: Engine, write: Callable[[Connection, Sequence[T]], list[bool]]
-    ) -> None:
+    def __init__(self, engine: Engine, write: Write[T]) -> None:
         self.engine, self._write = engine, write
         self._waiting: list[tuple[T, asyncio.Future[bool]]] = []
+        self._writing: set[asyncio.Task[None]] = set()  # kept until done (the loop keeps none)
 
     async def submit(self, item: T) -> bool:
-        """Whether `item` was written, once its batch committed (a failed batch raises)."""
+        """Whether `item` was written, once its batch was (a failed batch raises)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        if not self._waiting:  # written two turns on: the other requests that arrived with
-            # this one are created as tasks in the next turn, and reach here in the turn after
-            loop.call_soon(loop.call_soon, self._flush)
+        if not self._waiting:
+            loop.call_soon(loop.call_soon, self._start)
         self._waiting.append((item, future))
         if len(self._waiting) >= MAX_BATCH:
-            self._flush()
+            self._start()
         return await future
 
-    def _flush(self) -> None:
+    def _start(self) -> None:
         batch, self._waiting = self._waiting, []
-        if not batch:
-            return
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._flush(batch))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+
+    async def _flush(self, batch: list[tuple[T, asyncio.Future[bool]]]) -> None:
         try:
-            with self.engine.connect() as connection:
-                written = self._write(connection, [item for item, _ in batch])
-        except Exception as exc:  # the transaction rolled back: nothing of it was written
+            written = await self._write([item for item, _ in batch])
+        except Exception as exc:  # nothing of the batch was written
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -68,7 +71,7 @@ _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batches[Any]] = (
 )
 
 
-def of(engine: Engine, write: Callable[[Connection, Sequence[T]], list[bool]]) -> Batches[T]:
+def of(engine: Engine, write: Write[T]) -> Batches[T]:
     """The batches of `engine` by `write` on the running event loop."""
     loop = asyncio.get_running_loop()
     found = _batches.get(loop)

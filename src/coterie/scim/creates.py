@@ -59,16 +59,31 @@ class Rows:
     secret_hash: str  # of the token creating them, checked again where they are written
     workspace: scim_tokens.TokenWorkspace  # as they were built by, checked again too
 
-    def params(self) -> dict[str, Any]:
-        """The parameters of `_WRITTEN`: each row as a JSON document."""
-        found: dict[str, Any] = {
-            "hash": self.secret_hash,
-            "rules_version": self.workspace.rules_version,
-            "region": self.workspace.default_region,
+    @property
+    def person_id(self) -> int:
+        return int(self.person["id"])
+
+
+def _params(batch: Sequence[Rows]) -> dict[str, str]:
+    """The parameters of `_WRITTEN` for a batch: each kind of row as one JSON array."""
+    callers = [
+        {
+            "id": rows.person_id,
+            "hash": rows.secret_hash,
+            "rules_version": rows.workspace.rules_version,
+            "region": rows.workspace.default_region,
+            "user_name_key": rows.profile["user_name_key"],
         }
-        for name in ("person", "profile", "entry", "events"):
-            found[name] = json.dumps(getattr(self, name), default=_json_time)
-        return found
+        for rows in batch
+    ]
+    found = {
+        "callers": callers,
+        "people": [rows.person for rows in batch],
+        "profiles": [rows.profile for rows in batch],
+        "entries": [rows.entry for rows in batch],
+        "events": [{"person": rows.person_id, "event": e} for rows in batch for e in rows.events],
+    }
+    return {name: json.dumps(value, default=_json_time) for name, value in found.items()}
 
 
 def _json_time(value: Any) -> str:
@@ -77,36 +92,47 @@ def _json_time(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not a column value")
 
 
-def _insert(table: Table, param: str, source: str = "", *, many: bool = False) -> str:
-    """`INSERT` the row (or rows) of the JSON document `param` into `table`, once per row of
-    `source` (a `FROM` item: none, one)."""
+def _insert(table: Table, rows: str) -> str:
+    """`INSERT` into `table` the rows of `rows` (a `FROM` item giving rows of the table's type
+    as `r`; joins that follow keep some)."""
     names = ", ".join(c.name for c in table.columns)
     values = ", ".join(f"r.{c.name}" for c in table.columns)
-    function = "jsonb_populate_recordset" if many else "jsonb_populate_record"
-    sources = f"{source}, " if source else ""
-    return (
-        f"INSERT INTO {table.name} ({names}) SELECT {values} "
-        f"FROM {sources}{function}(NULL::{table.name}, %({param})s::jsonb) AS r"
-    )
+    return f"INSERT INTO {table.name} ({names}) SELECT {values} FROM {rows}"
 
 
-# PostgreSQL: the person (unless an identifier is taken, or the token is no longer valid, or its
-# workspace's rules version or region changed since it was read), then, for each person written,
-# their document, entry and events; how many people it wrote (0 or 1). A taken userName fails
-# the whole statement. The rows go as one
-# JSON document each: a statement of a parameter per column would be parsed again by the driver
-# on every call (psycopg caches statements of at most 50 parameters).
+def _recordset(table: Table, param: str) -> str:
+    return f"jsonb_populate_recordset(NULL::{table.name}, %({param})s::jsonb) AS r"
+
+
+# PostgreSQL: a batch of creates in one statement. Each person is written unless an identifier
+# of theirs is taken, their userName is, their token is no longer valid, or its workspace's rules
+# version or region changed since it was read; then, for each person written, their document,
+# entry and events. Returns the ids of the people written. A userName taken meanwhile (or twice
+# in the batch) fails the whole statement: nothing is written. Each kind of row goes as one JSON
+# array: a statement of a parameter per column would be parsed again by the driver on every call
+# (psycopg caches statements of at most 50 parameters).
+_CALLERS = (
+    "jsonb_to_recordset(%(callers)s::jsonb) AS c(id bigint, hash text, rules_version bigint,"
+    " region text, user_name_key text)"
+)
 _WRITTEN = (
-    f"WITH person AS ({_insert(_PEOPLE, 'person')}"
+    f"WITH person AS ({_insert(_PEOPLE, _recordset(_PEOPLE, 'people'))}"
+    f" JOIN {_CALLERS} ON c.id = r.id"
     f" WHERE EXISTS (SELECT 1 FROM {ScimToken.__tablename__} AS t"
     f" JOIN {Workspace.__tablename__} AS w ON w.id = t.workspace_id"
-    " WHERE t.secret_hash = %(hash)s AND t.revoked_at IS NULL AND w.id = r.workspace_id"
-    " AND w.rules_version = %(rules_version)s AND w.default_region = %(region)s)"
-    " ON CONFLICT DO NOTHING RETURNING 1),"
-    f" profile AS ({_insert(_PROFILES, 'profile', 'person')}),"
-    f" entry AS ({_insert(_ENTRIES, 'entry', 'person')}),"
-    f" events AS ({_insert(_EVENTS, 'events', 'person', many=True)})"
-    " SELECT count(*) FROM person"
+    " WHERE t.secret_hash = c.hash AND t.revoked_at IS NULL AND w.id = r.workspace_id"
+    " AND w.rules_version = c.rules_version AND w.default_region = c.region)"
+    f" AND NOT EXISTS (SELECT 1 FROM {_PROFILES.name} AS s"
+    " WHERE s.workspace_id = r.workspace_id AND s.user_name_key = c.user_name_key)"
+    " ON CONFLICT DO NOTHING RETURNING id),"
+    f" profile AS ({_insert(_PROFILES, _recordset(_PROFILES, 'profiles'))}"
+    " JOIN person ON person.id = r.user_id),"
+    f" entry AS ({_insert(_ENTRIES, _recordset(_ENTRIES, 'entries'))}"
+    " JOIN person ON person.id = r.target_id),"
+    f" event AS ({_insert(_EVENTS, 'jsonb_array_elements(%(events)s::jsonb) AS x')}"
+    f" CROSS JOIN LATERAL jsonb_populate_record(NULL::{_EVENTS.name}, x->'event') AS r"
+    " JOIN person ON person.id = (x->>'person')::bigint)"
+    " SELECT id FROM person"
 )
 _ENTRY, _EVENT = Prepared(insert(_ENTRIES)), Prepared(insert(_EVENTS))
 _TOKEN = Prepared(scim_tokens.by_secret())
@@ -180,10 +206,16 @@ async def _read_caller(request: Request, secret_hash: str) -> tuple[Actor, Any]:
 
 
 async def write(rows: Rows) -> bool:
-    """Whether the create's rows were written; nothing was if not."""
+    """Whether the create's rows were written (in a batch with the creates that arrive with it,
+    `batches`); nothing was if not."""
+    return await batches.of(get_engine(), _write_batch).submit(rows)
+
+
+async def _write_batch(batch: Sequence[Rows]) -> list[bool]:
     if reads.asynchronous():
-        return await write_on_postgresql(rows)
-    return await batches.of(get_engine(), write_on_sqlite).submit(rows)
+        return await write_on_postgresql(batch)
+    with get_engine().connect() as connection:
+        return write_on_sqlite(connection, batch)
 
 
 async def built(
@@ -213,16 +245,16 @@ async def built(
     return Create(ctx, person, profile, rows)
 
 
-async def write_on_postgresql(rows: Rows) -> bool:
-    """The rows in one statement on an asyncio connection in autocommit; False, with nothing
-    written, when the person cannot be written here."""
+async def write_on_postgresql(batch: Sequence[Rows]) -> list[bool]:
+    """The creates of `batch` in one statement on an asyncio connection in autocommit: whether
+    each was written; one that cannot be written there leaves nothing."""
     try:
         async with connections.of(get_engine()).connection() as connection:
-            cursor = await connection.execute(_WRITTEN, rows.params(), prepare=True)
-            found = await cursor.fetchone()
-    except psycopg.IntegrityError:  # the userName is taken
-        return False
-    return found is not None and found[0] == 1
+            cursor = await connection.execute(_WRITTEN, _params(batch), prepare=True)
+            written = {row[0] for row in await cursor.fetchall()}
+    except psycopg.IntegrityError:  # a userName taken meanwhile: nothing was written
+        return [False] * len(batch)
+    return [rows.person_id in written for rows in batch]
 
 
 def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]:
