@@ -252,7 +252,9 @@ async def write_on_postgresql(batch: Sequence[Rows]) -> list[bool]:
         async with connections.of(get_engine()).connection() as connection:
             cursor = await connection.execute(_WRITTEN, _params(batch), prepare=True)
             written = {row[0] for row in await cursor.fetchall()}
-    except psycopg.IntegrityError:  # a userName taken meanwhile: nothing was written
+    except (psycopg.IntegrityError, psycopg.errors.DeadlockDetected):
+        # A userName taken meanwhile, or two batches each waiting on an identifier the other
+        # wrote first: nothing was written, and each create goes to the general create.
         return [False] * len(batch)
     return [rows.person_id in written for rows in batch]
 
