@@ -136,6 +136,23 @@ def test_a_create_wakes_the_delivery_of_its_event(
     assert woken == [True]
 
 
+def test_creates_that_arrive_together_are_one_batch_and_wake_delivery_once(
+    served: Served,
+) -> None:
+    assert post(served, body("first"))[0] == 201  # the token remembered
+    batch = [rows_of(served, name) for name in ("rae", "sam", "tia")]
+    woken: list[bool] = []
+    outbox.set_notifier(lambda: woken.append(True))
+
+    async def together() -> list[bool]:
+        return list(await asyncio.gather(*(creates.write(rows) for rows in batch)))
+
+    before = counts(served)
+    assert asyncio.run(together()) == [True, True, True]
+    assert woken == [True]
+    assert counts(served)["User"] - before["User"] == 3
+
+
 def test_a_person_a_rule_selects_is_created_by_the_general_create(served: Served) -> None:
     admin = actors.system(served.workspace_id)
     with session() as s:

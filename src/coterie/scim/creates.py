@@ -155,8 +155,6 @@ class Create:
 
     def response(self) -> Response:
         """201 with the person, once written."""
-        if self.rows is not None and self.rows.events:
-            outbox.wake()
         context = Context.RESOURCE_CREATION_RESPONSE
         return users.respond(self.ctx, self.person, self.profile, context, status=201)
 
@@ -212,10 +210,15 @@ async def write(rows: Rows) -> bool:
 
 
 async def _write_batch(batch: Sequence[Rows]) -> list[bool]:
+    """The batch written; once it wrote events, one delivery run is woken for all of them."""
     if reads.asynchronous():
-        return await write_on_postgresql(batch)
-    with get_engine().connect() as connection:
-        return write_on_sqlite(connection, batch)
+        written = await write_on_postgresql(batch)
+    else:
+        with get_engine().connect() as connection:
+            written = write_on_sqlite(connection, batch)
+    if any(ok and rows.events for rows, ok in zip(batch, written, strict=True)):
+        outbox.wake()
+    return written
 
 
 async def built(
