@@ -200,13 +200,14 @@ def remember(secret_hash: str, found: tuple[Actor, TokenWorkspace] | None) -> No
     _REMEMBERED[secret_hash] = found
 
 
-def still(found: Sequence[Any] | None, workspace: TokenWorkspace) -> bool:
-    """Whether a row of `by_secret` is a valid token whose workspace is still `workspace` (its
-    rules version and region unchanged)."""
+def still_valid(source: Session | Connection, secret_hash: str, workspace: TokenWorkspace) -> bool:
+    """Whether the token of `secret_hash` is valid and its workspace is still `workspace` (its
+    rules version and region unchanged), read now."""
+    found = _BY_SECRET.rows(source, {"hash": secret_hash})
     return (
-        found is not None
-        and found[2] is None
-        and TokenWorkspace(*found[3:TOKEN_COLUMNS]) == workspace
+        bool(found)
+        and found[0][2] is None
+        and TokenWorkspace(*found[0][3:TOKEN_COLUMNS]) == workspace
     )
 
 

@@ -1,16 +1,17 @@
 """`POST /Users`, the request identity providers make for each person they provision, written
-without the unit of work (`app.ScimApp`; docs/performance.md, SCIM).
+without the unit of work (`app.ScimApp`; docs/scim.md, "How a create stays cheap").
 
 The person, their SCIM document, the audit entry and its webhook event are built in Python as
-the general create (`users.create_user`) builds them, by the same functions, then written at
-once: on PostgreSQL by one statement on an asyncio connection in autocommit (so one round trip,
-and the event loop serves other requests while it runs), on SQLite by four inserts in one
-transaction. Either all of it is written or none.
+the general create (`users.create_user`) builds them, by the same functions, then written with
+the creates that arrive with them (`batches`): on PostgreSQL by one statement on an asyncio
+connection in autocommit (one round trip, while the event loop serves other requests), on
+SQLite in one transaction. Each create is written whole or not at all. The token's caller is
+taken as this process last read it, and checked again where the person is written.
 
 It gives way to the general create, which answers as before, whenever it cannot finish alone:
 when the person would join a dynamic group (their memberships, counts and events are written by
 `groups.moves`), when one of their identifiers or their userName is taken (the general create
-says by whom), or when the workspace's rules changed since the token was read.
+says by whom), or when the token's workspace changed since it was read.
 """
 
 from __future__ import annotations
@@ -135,7 +136,6 @@ _WRITTEN = (
     " SELECT id FROM person"
 )
 _ENTRY, _EVENT = Prepared(insert(_ENTRIES)), Prepared(insert(_EVENTS))
-_TOKEN = Prepared(scim_tokens.by_secret())
 _WITHDRAWN = Prepared(  # a person written in a batch whose create cannot finish there
     delete(_PEOPLE).where(
         _PEOPLE.c.workspace_id == bindparam("workspace_id"), _PEOPLE.c.id == bindparam("id")
@@ -271,8 +271,7 @@ def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]
         for rows in batch:
             caller = rows.secret_hash, rows.workspace
             if caller not in callers:
-                found = _TOKEN.rows(connection, {"hash": rows.secret_hash})
-                callers[caller] = scim_tokens.still(found[0] if found else None, rows.workspace)
+                callers[caller] = scim_tokens.still_valid(connection, *caller)
             version = directory.inserted(connection, rows.person) if callers[caller] else None
             if version is None:  # an identifier is taken, or the token changed: none written
                 written.append(False)
