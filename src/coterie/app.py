@@ -65,7 +65,7 @@ SCIM_ROOT = "/scim/v2"
 
 class Coterie(FastAPI):
     """The application: FastAPI, except that the SCIM requests identity providers make most
-    (`scim.app.ScimApp.hot`) go to the SCIM application at once, with the security headers,
+    (`scim.app.ScimApp.serve_hot`) go to the SCIM application at once, with the security headers,
     past the middleware and routing every other request goes through (a sixth of their CPU
     time; docs/performance.md, SCIM). The SCIM application answers their errors itself; a
     session cookie and the web UI's error pages mean nothing to them."""
@@ -75,8 +75,7 @@ class Coterie(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(SCIM_ROOT + "/"):
             mounted = {**scope, "app": self, "root_path": scope.get("root_path", "") + SCIM_ROOT}
-            if self.scim.hot(mounted):
-                await self.scim(mounted, receive, with_security_headers(send))
+            if await self.scim.serve_hot(mounted, receive, with_security_headers(send)):
                 return
         await super().__call__(scope, receive, send)
 

@@ -8,6 +8,7 @@ PostgreSQL and with the Python rule evaluator.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -80,6 +81,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def rows_json(rows: Any) -> str:
+    """Rows of column values (or a structure of them) as a JSON document, times as ISO text,
+    for a PostgreSQL statement that reads them with `jsonb_populate_record(set)`."""
+    return json.dumps(rows, default=_iso)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _sqlite_lower(value: Any) -> Any:
@@ -257,13 +270,6 @@ class Prepared:
         sql, _, fixed, processors, _ = self._compiled(dialect)
         cursor = await connection.execute(sql, fixed | params, prepare=True)
         return _converted(await cursor.fetchall(), processors)
-
-    async def returned_async(
-        self, connection: AsyncConnection, dialect: Dialect, row: dict[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        """`returned` on an asyncio psycopg connection, as `rows_async` runs a read."""
-        (values,) = self._bound(dialect, [row])
-        return await self.rows_async(connection, dialect, values)
 
     def _bound(self, dialect: Dialect, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each row of parameters with the fixed ones, converted as column types convert them."""

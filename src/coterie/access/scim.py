@@ -94,7 +94,7 @@ def secret_workspace() -> ScalarSelect[int]:
 
 
 TOKEN_COLUMNS = 6
-_BY_SECRET = Prepared(by_secret(), convert=True)  # every SCIM request runs it
+BY_SECRET = Prepared(by_secret(), convert=True)  # every SCIM request runs it
 
 
 def _hash(secret: str) -> str:
@@ -203,12 +203,11 @@ def remember(secret_hash: str, found: tuple[Actor, TokenWorkspace] | None) -> No
 def still_valid(source: Session | Connection, secret_hash: str, workspace: TokenWorkspace) -> bool:
     """Whether the token of `secret_hash` is valid and its workspace is still `workspace` (its
     rules version and region unchanged), read now."""
-    found = _BY_SECRET.rows(source, {"hash": secret_hash})
-    return (
-        bool(found)
-        and found[0][2] is None
-        and TokenWorkspace(*found[0][3:TOKEN_COLUMNS]) == workspace
-    )
+    found = BY_SECRET.rows(source, {"hash": secret_hash})
+    try:
+        return caller(found[0] if found else None)[1] == workspace
+    except Unauthorized:
+        return False
 
 
 def authenticate(session: Session | Connection, *, secret: str) -> tuple[Actor, TokenWorkspace]:
@@ -218,5 +217,5 @@ def authenticate(session: Session | Connection, *, secret: str) -> tuple[Actor, 
     Checked against the database on every request (a revoked token fails at once), in one query
     that also reads the workspace, which every SCIM request needs.
     """
-    found = _BY_SECRET.rows(session, secret_params(secret))
+    found = BY_SECRET.rows(session, secret_params(secret))
     return caller(found[0] if found else None)

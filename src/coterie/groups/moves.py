@@ -12,9 +12,7 @@ Groups") has the figures.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, delete, insert, text, update
@@ -22,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from coterie import ids
 from coterie.actor import Actor
-from coterie.db import Prepared, UTCDateTime, utcnow
+from coterie.db import Prepared, UTCDateTime, rows_json, utcnow
 from coterie.directory.models import User
 from coterie.events import outbox
 from coterie.events import service as audit
@@ -126,21 +124,11 @@ def _on_postgresql(
     params |= {"by_id": actor.user_id, "by_label": actor.label[:200]}
     params |= {"joined": [g for g, d in moves.items() if d > 0]}
     params |= {"left": [g for g, d in moves.items() if d < 0]}
-    params |= {"entries": _json(entries), "events": _json(events)}
+    params |= {"entries": rows_json(entries), "events": rows_json(events)}
     counted = _POSTGRESQL.rows(session, params)
     if events:
         outbox.written(session)
     return counted
-
-
-def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_iso)
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 # SQLite: cached statements, run through SQLAlchemy Core.

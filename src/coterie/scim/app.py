@@ -49,12 +49,13 @@ class ScimApp:
         """The FastAPI application's (tests give the session this way); the hot requests obey it."""
         return self.api.dependency_overrides
 
-    @staticmethod
-    def hot(scope: Scope) -> bool:
-        """Whether a request (`scope` as mounted) is one of the hot requests."""
-        return is_create(scope) or reads.hot_read(scope) is not None
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.serve_hot(scope, receive, send):
+            await self.api(scope, receive, send)
+
+    async def serve_hot(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request (`scope` as mounted) if it is one of the hot requests; whether it
+        was."""
         read = reads.hot_read(scope)
         if read is not None:
             request = Request(scope)
@@ -63,9 +64,9 @@ class ScimApp:
             request = Request(scope, receive)
             response = await self._answered(request, self._create(request))
         else:
-            await self.api(scope, receive, send)
-            return
+            return False
         await response(scope, receive, send)
+        return True
 
     async def _answered(self, request: Request, work: Awaitable[Response]) -> Response:
         """`work`'s response, or a failure answered by the handler FastAPI would have used (the

@@ -16,10 +16,8 @@ says by whom), or when the token's workspace changed since it was read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 import psycopg
@@ -84,13 +82,7 @@ def _params(batch: Sequence[Rows]) -> dict[str, str]:
         "entries": [rows.entry for rows in batch],
         "events": [{"person": rows.person_id, "event": e} for rows in batch for e in rows.events],
     }
-    return {name: json.dumps(value, default=_json_time) for name, value in found.items()}
-
-
-def _json_time(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a column value")
+    return {name: db.rows_json(value) for name, value in found.items()}
 
 
 def _insert(table: Table, rows: str) -> str:
@@ -267,6 +259,7 @@ def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]
     written; one that cannot be written here leaves nothing."""
     written = []
     callers: dict[tuple[str, scim_tokens.TokenWorkspace], bool] = {}
+    new_profile = db.new_row_insert(ScimUser, None, connection.dialect)
     with connection.begin():
         for rows in batch:
             caller = rows.secret_hash, rows.workspace
@@ -276,7 +269,6 @@ def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]
             if version is None:  # an identifier is taken, or the token changed: none written
                 written.append(False)
                 continue
-            new_profile = db.new_row_insert(ScimUser, None, connection.dialect)
             rules_version = rows.workspace.rules_version
             if version != rules_version or not new_profile.write(connection, [rows.profile]):
                 _WITHDRAWN.write(connection, [rows.person])  # the userName is taken

@@ -147,14 +147,12 @@ async def _rows_async(prepared: Prepared, params: dict[str, Any]) -> list[tuple[
         return await prepared.rows_async(connection, engine.dialect, params)
 
 
-_TOKEN = Prepared(scim_tokens.by_secret(), convert=True)
-
-
 async def caller_async(request: Request) -> tuple[Actor, scim_tokens.TokenWorkspace]:
     """The request's SCIM actor and workspace (`protocol.scim_actor`), read as the hot reads
     read on PostgreSQL (`serve_async`): the event loop serves other requests meanwhile, and a
     create's transaction begins with its first write (`app.ScimApp`)."""
-    rows = await _rows_async(_TOKEN, scim_tokens.secret_params(protocol.bearer(request)))
+    params = scim_tokens.secret_params(protocol.bearer(request))
+    rows = await _rows_async(scim_tokens.BY_SECRET, params)
     return scim_tokens.caller(rows[0] if rows else None)
 
 
