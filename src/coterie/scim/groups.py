@@ -35,7 +35,7 @@ from coterie.groups import service as groups
 from coterie.groups.models import Group as CoterieGroup
 from coterie.groups.models import Membership
 from coterie.groups.schemas import GroupCreate, GroupUpdate
-from coterie.scim import filters, protocol
+from coterie.scim import checks, filters, protocol
 from coterie.scim.protocol import ActorDep, SessionDep
 
 router = APIRouter()
@@ -89,7 +89,7 @@ def coterie_group_schema() -> Schema:
 
 @lru_cache(maxsize=1)
 def model() -> Any:
-    return Group[Extension.from_schema(coterie_group_schema())]  # type: ignore[misc]
+    return checks.planned(Group[Extension.from_schema(coterie_group_schema())])  # type: ignore[misc]
 
 
 def version(group: CoterieGroup, profile: provisioning.ScimGroup | None) -> str:

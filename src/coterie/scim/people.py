@@ -29,6 +29,7 @@ from coterie.access.scim import TokenWorkspace
 from coterie.directory import contacts
 from coterie.directory.models import Field
 from coterie.directory.service import workspace_fields
+from coterie.scim import checks
 from coterie.scim.filters import COTERIE_USER
 from coterie.scim.protocol import etag
 
@@ -205,9 +206,10 @@ def coterie_schema(key: FieldKey) -> Schema:
 
 @lru_cache(maxsize=64)
 def model(key: FieldKey) -> type[User[Any]]:
-    """`User` with the enterprise extension and this workspace's custom-field extension."""
+    """`User` with the enterprise extension and this workspace's custom-field extension (its
+    context checks planned once: `checks`)."""
     extension = Extension.from_schema(coterie_schema(key))
-    return User[EnterpriseUser | extension]  # type: ignore[valid-type]
+    return checks.planned(User[EnterpriseUser | extension])  # type: ignore[valid-type]
 
 
 WorkspaceModel = tuple[list[Field], type[User[Any]]]
