@@ -10,8 +10,9 @@ keep-alive connection in a closed loop, for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
 `POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
-figure is taken from both servers back to back. Client and servers share the machine's cores:
-compare the ratios, not the counts.
+figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
+median of the rounds', the figures the medians of each server's). Client and servers share the
+machine's cores: compare the ratios, not the counts.
 Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
 """
 
@@ -200,6 +201,15 @@ def load(
     }
 
 
+def _line(figures: dict[str, float]) -> str:
+    database = figures["db_cpu_ms"]
+    return (
+        f"{figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:6.1f} ms  "
+        f"p99 {figures['p99_ms']:6.1f} ms  server CPU {figures['server_cpu_ms']:.2f} ms/req"
+        + (f" + database {database:.2f}" if database else "")
+    )
+
+
 def list_users(port: int, prefix: str, token: str, count: int) -> list[tuple[str, str]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     found: list[tuple[str, str]] = []
@@ -224,6 +234,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--figures", default="get,filter,post", help="which, comma-separated")
     parser.add_argument("--workers", type=int, default=1, help="Coterie's server processes")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="figures taken from each server in turn, per kind"
+    )
     args = parser.parse_args()
     kinds = [k for k in ("get", "filter", "post") if k in args.figures.split(",")]
 
@@ -270,19 +283,23 @@ def main() -> None:
         }
         people = {name: list_users(t[0], t[1], t[2], args.users) for name, t in targets.items()}
         results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in targets}
-        # Each figure is taken from both servers back to back, so that a change in the
-        # machine's load between figures touches both.
+        ratios: dict[str, list[float]] = {kind: [] for kind in kinds}
+        # Each figure is taken from both servers back to back, `--rounds` times in turn, so
+        # that a change in the machine's load between figures touches both.
         for kind in kinds:
-            for name, target in targets.items():
-                ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
-                figures = results[name][kind] = load(kind, target, ids, names, args)
-                print(
-                    f"  {name:13} {kind:6} {figures['rps']:8.0f} req/s  "
-                    f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  "
-                    f"server CPU {figures['server_cpu_ms']:.2f} ms/req"
-                    + (f" + database {figures['db_cpu_ms']:.2f}" if figures["db_cpu_ms"] else ""),
-                    flush=True,
-                )
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+            for _ in range(args.rounds):
+                for name, target in targets.items():
+                    ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
+                    figures = load(kind, target, ids, names, args)
+                    rounds[name].append(figures)
+                    print(f"  {name:13} {kind:6} {_line(figures)}", flush=True)
+                ours, theirs = (rounds[name][-1]["rps"] for name in targets)
+                ratios[kind].append(ours / theirs)
+            for name in targets:  # the median of the rounds
+                results[name][kind] = {
+                    key: statistics.median(r[key] for r in rounds[name]) for key in rounds[name][0]
+                }
     finally:
         for server in servers:
             server.terminate()
@@ -290,16 +307,18 @@ def main() -> None:
     print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
     for kind in kinds:
         ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
+        each = ", ".join(f"x{r:.2f}" for r in ratios[kind])
         print(
-            f"  {kind:6} throughput x{ours['rps'] / theirs['rps']:.2f}, "
-            f"p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
+            f"  {kind:6} throughput x{statistics.median(ratios[kind]):.2f}"
+            + (f" (median of {each})" if args.rounds > 1 else "")
+            + f", p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
             f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} "
             "ms/req"
         )
     print(f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     DATA.mkdir(exist_ok=True)
     out = DATA / f"scim-{args.db}.json"
-    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    out.write_text(json.dumps({"args": vars(args), "results": results, "ratios": ratios}, indent=2))
     print(f"Wrote {out}")
 
 

@@ -1,13 +1,14 @@
 """SCIM creates written in batches: the creates of the requests that arrive together, in one
 statement on PostgreSQL and one transaction on SQLite (`creates`; docs/performance.md, SCIM).
 
-A request hands its rows over and waits on the event loop; the rows of every request that does
-so in the loop's next two turns are written together (the other requests that arrived with this
-one are created as tasks in the next turn, and reach here in the turn after). Concurrent creates
-then share a round trip and a commit, and the pages they change are written once (bench/RESULTS.md:
-with four clients, batches of four). A batch is written by a task of its own, while the next
-gathers; SQLite's holds the write lock for its transaction only, which runs without waiting on
-the loop.
+A request hands its rows over and waits on the event loop. One batch is written at a time, by
+a writer task: it takes the rows waiting one turn of the loop after it begins (the other
+requests read with the first are created as tasks in that turn and hand theirs over), writes
+them, and then takes those handed over meanwhile, until none wait. Concurrent creates share a
+round trip and a commit, and the pages they change are written once; while a batch waits on
+PostgreSQL, the loop builds the next (bench/RESULTS.md: with four clients, batches of one to
+four). SQLite's batch holds the write lock for its transaction only, which runs without
+waiting on the loop.
 """
 
 from __future__ import annotations
@@ -32,25 +33,26 @@ class Batches(Generic[T]):
     def __init__(self, engine: Engine, write: Write[T]) -> None:
         self.engine, self._write = engine, write
         self._waiting: list[tuple[T, asyncio.Future[bool]]] = []
-        self._writing: set[asyncio.Task[None]] = set()  # kept until done (the loop keeps none)
+        self._writer: asyncio.Task[None] | None = None  # writing batches while items wait
 
     async def submit(self, item: T) -> bool:
         """Whether `item` was written, once its batch was (a failed batch raises)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        if not self._waiting:
-            loop.call_soon(loop.call_soon, self._start)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if len(self._waiting) >= MAX_BATCH:
-            self._start()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_waiting())
         return await future
 
-    def _start(self) -> None:
-        batch, self._waiting = self._waiting, []
-        if batch:
-            task = asyncio.get_running_loop().create_task(self._flush(batch))
-            self._writing.add(task)
-            task.add_done_callback(self._writing.discard)
+    async def _write_waiting(self) -> None:
+        """Write the waiting items, a batch at a time, until none wait: each batch is what
+        waits one turn after the one before it was written (or the first item handed over)."""
+        try:
+            while self._waiting:
+                await asyncio.sleep(0)  # and the items of the requests read with theirs
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                await self._flush(batch)
+        finally:
+            self._writer = None
 
     async def _flush(self, batch: list[tuple[T, asyncio.Future[bool]]]) -> None:
         try:

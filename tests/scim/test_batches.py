@@ -1,0 +1,104 @@
+"""SCIM creates in batches (`scim.batches`): one batch written at a time, holding what arrived
+while the one before it was written."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from coterie.scim import batches
+
+
+class Writer:
+    """Writes batches of names, each when let through; refuses names starting with "!"."""
+
+    def __init__(self) -> None:
+        self.written: list[list[str]] = []
+        self.going = asyncio.Event()
+        self.going.set()
+
+    async def write(self, batch: Sequence[str]) -> list[bool]:
+        self.written.append(list(batch))
+        await self.going.wait()
+        if any(name.startswith("!") for name in batch):
+            raise RuntimeError("refused")
+        return [not name.startswith("-") for name in batch]
+
+
+def run(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """The test run on an event loop of its own."""
+
+    @functools.wraps(test)
+    def ran(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return ran
+
+
+def _batches(writer: Writer) -> batches.Batches[str]:
+    return batches.Batches(create_engine("sqlite://"), writer.write)
+
+
+@run
+async def test_items_handed_over_together_are_one_batch() -> None:
+    writer = Writer()
+    found = await asyncio.gather(*(_batches(writer).submit(n) for n in ("a", "b", "-c")))
+    assert found == [True, True, False]
+
+
+@run
+async def test_items_handed_over_in_one_turn_share_a_batch() -> None:
+    writer = Writer()
+    into = _batches(writer)
+    assert await asyncio.gather(into.submit("a"), into.submit("b")) == [True, True]
+    assert writer.written == [["a", "b"]]
+
+
+@run
+async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() -> None:
+    writer = Writer()
+    into = _batches(writer)
+    writer.going.clear()
+    first = asyncio.ensure_future(into.submit("a"))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert writer.written == [["a"]]
+    later = []
+    for name in ("b", "c"):
+        later.append(asyncio.ensure_future(into.submit(name)))
+        for _ in range(3):  # turns enough for a batch of its own, were one started
+            await asyncio.sleep(0)
+    assert writer.written == [["a"]], "a second batch was written beside the first"
+    writer.going.set()
+    assert await asyncio.gather(first, *later) == [True, True, True]
+    assert writer.written == [["a"], ["b", "c"]]
+
+
+@run
+async def test_a_failed_batch_fails_its_items_only() -> None:
+    writer = Writer()
+    into = _batches(writer)
+    writer.going.clear()
+    failed = asyncio.ensure_future(into.submit("!a"))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    after = asyncio.ensure_future(into.submit("b"))
+    writer.going.set()
+    with pytest.raises(RuntimeError, match="refused"):
+        await failed
+    assert await after is True
+    assert writer.written == [["!a"], ["b"]]
+
+
+@run
+async def test_a_batch_holds_at_most_max_batch_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batches, "MAX_BATCH", 2)
+    writer = Writer()
+    into = _batches(writer)
+    assert all(await asyncio.gather(*(into.submit(str(n)) for n in range(5))))
+    assert [len(batch) for batch in writer.written] == [2, 2, 1]
