@@ -55,7 +55,7 @@ async def test_items_handed_over_together_are_one_batch() -> None:
 async def test_items_handed_over_in_one_turn_share_a_batch() -> None:
     writer = Writer()
     into = _batches(writer)
-    assert await asyncio.gather(into.submit("a"), into.submit("b")) == [True, True]
+    assert list(await asyncio.gather(into.submit("a"), into.submit("b"))) == [True, True]
     assert writer.written == [["a", "b"]]
 
 
