@@ -44,6 +44,17 @@ def _batches(writer: Writer) -> batches.Batches[str]:
     return batches.Batches(create_engine("sqlite://"), writer.write)
 
 
+async def _held(writer: Writer, name: str) -> tuple[batches.Batches[str], asyncio.Future[bool]]:
+    """Batches with `name` handed over and its batch being written, held until let through."""
+    into = _batches(writer)
+    writer.going.clear()
+    held = asyncio.ensure_future(into.submit(name))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert writer.written == [[name]]
+    return into, held
+
+
 @run
 async def test_items_handed_over_together_are_one_batch() -> None:
     writer = Writer()
@@ -62,12 +73,7 @@ async def test_items_handed_over_in_one_turn_share_a_batch() -> None:
 @run
 async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() -> None:
     writer = Writer()
-    into = _batches(writer)
-    writer.going.clear()
-    first = asyncio.ensure_future(into.submit("a"))
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert writer.written == [["a"]]
+    into, first = await _held(writer, "a")
     later = []
     for name in ("b", "c"):
         later.append(asyncio.ensure_future(into.submit(name)))
@@ -82,11 +88,7 @@ async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() ->
 @run
 async def test_a_failed_batch_fails_its_items_only() -> None:
     writer = Writer()
-    into = _batches(writer)
-    writer.going.clear()
-    failed = asyncio.ensure_future(into.submit("!a"))
-    for _ in range(3):
-        await asyncio.sleep(0)
+    into, failed = await _held(writer, "!a")
     after = asyncio.ensure_future(into.submit("b"))
     writer.going.set()
     with pytest.raises(RuntimeError, match="refused"):

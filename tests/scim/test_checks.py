@@ -85,22 +85,15 @@ GROUP_BODIES = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(body=USER_BODIES, context=st.sampled_from(list(Context)), bulk=st.booleans())
-def test_a_user_is_checked_as_scim2_models_checks_it(
-    body: dict[str, Any], context: Context, bulk: bool
+@pytest.mark.parametrize(("model", "bodies"), [(USER, USER_BODIES), (GROUP, GROUP_BODIES)])
+@settings(max_examples=250, deadline=None)
+@given(data=st.data(), context=st.sampled_from(list(Context)), bulk=st.booleans())
+def test_a_resource_is_checked_as_scim2_models_checks_it(
+    model: type[Any], bodies: Any, data: st.DataObject, context: Context, bulk: bool
 ) -> None:
-    stock = USER.__bases__[0]
-    assert outcome(USER, body, context, bulk) == outcome(stock, body, context, bulk)
-
-
-@settings(max_examples=150, deadline=None)
-@given(body=GROUP_BODIES, context=st.sampled_from(list(Context)), bulk=st.booleans())
-def test_a_group_is_checked_as_scim2_models_checks_it(
-    body: dict[str, Any], context: Context, bulk: bool
-) -> None:
-    stock = GROUP.__bases__[0]
-    assert outcome(GROUP, body, context, bulk) == outcome(stock, body, context, bulk)
+    body = data.draw(bodies)
+    stock = model.__bases__[0]
+    assert outcome(model, body, context, bulk) == outcome(stock, body, context, bulk)
 
 
 @pytest.mark.parametrize(
