@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +27,7 @@ from coterie.api import (
 )
 from coterie.api.deps import authorize
 from coterie.scim import app as scim_app
+from coterie.scim import connections as scim_connections
 from coterie.settings import Settings, get_settings
 from coterie.web import routes as web_routes
 
@@ -80,9 +84,18 @@ class Coterie(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, the asyncio PostgreSQL connections of the SCIM reads and creates are closed
+    (ended on the server at once, not when the process exits)."""
+    yield
+    scim_connections.close_on_this_loop()
+
+
 def create_app(settings: Settings | None = None) -> Coterie:
     settings = settings or get_settings()
     app = Coterie(
+        lifespan=_lifespan,
         title="Coterie",
         version="0.1.0",
         description="Users and groups for multi-tenant SaaS products.",

@@ -5,6 +5,7 @@ serves other requests while one waits for PostgreSQL, a process opens at most
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -111,3 +112,42 @@ def test_disposing_of_the_engine_closes_its_connections(served: Served) -> None:
     assert opened
     served.engine.dispose()
     assert all(c.closed for c in opened)
+
+
+def test_the_servers_shutdown_ends_its_connections_on_postgresql(served: Served) -> None:
+    """The application's lifespan: at shutdown the asyncio connections are closed, and their
+    backends end on the server."""
+    sent: list[str] = []
+
+    async def scenario() -> list[int]:
+        incoming: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        answered = asyncio.Event()
+
+        async def send(message: Any) -> None:
+            sent.append(message["type"])
+            answered.set()
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        life = asyncio.create_task(served.app(scope, incoming.get, send))
+        await incoming.put({"type": "lifespan.startup"})
+        await answered.wait()
+        assert (await served.get(f"/Users/{served.person_id}"))[0] == 200
+        pool = connections.of(served.engine)
+        backends = [c.info.backend_pid for c in pool._open]
+        assert backends
+        await incoming.put({"type": "lifespan.shutdown"})
+        await life
+        assert pool.opened == 0
+        return backends
+
+    backends = asyncio.run(scenario())
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    with served.engine.connect() as conn:
+        for _ in range(50):  # a backend ends as soon as it reads the goodbye
+            alive = conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE pid = ANY(%(pids)s)", {"pids": backends}
+            ).all()
+            if not alive:
+                break
+            time.sleep(0.05)
+    assert alive == []

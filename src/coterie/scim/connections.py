@@ -78,6 +78,12 @@ def _closed_with(engine: Engine) -> None:
         _current.close()
 
 
+def close_on_this_loop() -> None:
+    """Close the connections opened on the running event loop (the server is stopping)."""
+    if _current is not None and _current.loop is asyncio.get_running_loop():
+        _current.close()
+
+
 def of(engine: Engine) -> Connections:
     """The connections of `engine` for the running loop; those of another loop or engine are
     closed (one loop serves a process: in tests, a client may run a loop per request)."""
