@@ -89,7 +89,11 @@ GROUP_BODIES = st.fixed_dictionaries(
 @settings(max_examples=250, deadline=None)
 @given(data=st.data(), context=st.sampled_from(list(Context)), bulk=st.booleans())
 def test_a_resource_is_checked_as_scim2_models_checks_it(
-    model: type[Any], bodies: Any, data: st.DataObject, context: Context, bulk: bool
+    model: type[Any],
+    bodies: st.SearchStrategy[dict[str, Any]],
+    data: st.DataObject,
+    context: Context,
+    bulk: bool,
 ) -> None:
     body = data.draw(bodies)
     stock = model.__bases__[0]
