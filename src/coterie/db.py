@@ -8,7 +8,6 @@ PostgreSQL and with the Python rule evaluator.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +33,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached,
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.schema import CallableColumnDefault, Column, ScalarElementColumnDefault
 from sqlalchemy.types import TypeDecorator
+
+from coterie import jsontext
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -86,7 +87,7 @@ def utcnow() -> datetime:
 def rows_json(rows: Any) -> str:
     """Rows of column values (or a structure of them) as a JSON document, times as ISO text,
     for a PostgreSQL statement that reads them with `jsonb_populate_record(set)`."""
-    return json.dumps(rows, default=_iso)
+    return jsontext.dumps(rows, _iso).decode()
 
 
 def _iso(value: object) -> str:

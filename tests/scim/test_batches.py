@@ -86,6 +86,21 @@ async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() ->
 
 
 @run
+async def test_items_that_waited_during_a_write_are_written_as_it_ends() -> None:
+    """Before the loop runs anything else: a request read meanwhile would hold them back for
+    the whole of its build (bench/RESULTS.md, SCIM)."""
+    writer = Writer()
+    into, first = await _held(writer, "a")
+    waiting = asyncio.ensure_future(into.submit("b"))
+    await asyncio.sleep(0)
+    seen: list[list[list[str]]] = []
+    writer.going.set()
+    asyncio.get_running_loop().call_soon(lambda: seen.append(list(writer.written)))
+    assert await asyncio.gather(first, waiting) == [True, True]
+    assert seen == [[["a"], ["b"]]], "other work ran between the two writes"
+
+
+@run
 async def test_a_failed_batch_fails_its_items_only() -> None:
     writer = Writer()
     into, failed = await _held(writer, "!a")

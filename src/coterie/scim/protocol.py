@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -16,9 +17,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from scim2_models import SCIMException
 from sqlalchemy.orm import Session
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 
-from coterie import ids
+from coterie import ids, jsontext
 from coterie.access import scim as scim_tokens
 from coterie.actor import Actor
 from coterie.db import request_session
@@ -42,7 +44,7 @@ class PreconditionFailed(CoterieError):
 
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    content = json.dumps(body, separators=(",", ":"), default=str).encode()
+    content = jsontext.dumps(body, str, datetimes_by_default=True)
     return Response(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -142,9 +144,23 @@ ActorDep = Annotated[Actor, Depends(scim_actor)]
 
 
 def base_url(request: Request) -> str:
-    """`https://host/scim/v2`, for `meta.location` and `$ref`."""
-    url = request.url  # the path up to the mount is the scope's root_path
-    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+    """`https://host/scim/v2`, for `meta.location` and `$ref` (the path up to the mount is the
+    scope's root_path)."""
+    scope = request.scope
+    host = next((value for key, value in scope["headers"] if key == b"host"), None)
+    server = tuple(scope["server"]) if scope.get("server") else None
+    return _base_url(scope["scheme"], host, server, scope.get("root_path", ""))
+
+
+@lru_cache(maxsize=256)
+def _base_url(
+    scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str
+) -> str:
+    """`base_url` of a request from these parts, as Starlette reads its URL (once per host)."""
+    headers = [] if host is None else [(b"host", host)]
+    scope = {"scheme": scheme, "server": server, "path": "/", "headers": headers}
+    url = URL(scope=scope)
+    return f"{url.scheme}://{url.netloc}{root_path}".rstrip("/")
 
 
 def etag(*moments: datetime | None, extra: str = "") -> str:
