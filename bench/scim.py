@@ -4,7 +4,8 @@
     .venv/bin/python bench/scim.py --db postgresql
 
 Both servers run under uvicorn (one worker; Coterie in `--workers` processes if asked, while
-scim2-server keeps its data in one process's memory) on a free loopback port, each holding the
+scim2-server keeps its data in one process's memory; Coterie's application as `coterie serve`
+runs it, waking webhook deliveries after its commits) on a free loopback port, each holding the
 same N users, and are driven by the same load generator: `--clients` processes, each one
 keep-alive connection in a closed loop, for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
@@ -255,7 +256,7 @@ def main() -> None:
     app_file.write_text(SCIM_SERVER_APP)
     servers = [
         start(
-            [*uvicorn, "--port", str(coterie_port), *workers, "coterie.app:create_app"],
+            [*uvicorn, "--port", str(coterie_port), *workers, "coterie.cli.served:create_app"],
             env,
             coterie_port,
             root,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from coterie import actor as actors
@@ -52,3 +56,48 @@ def test_a_consumer_in_this_process_runs_the_sweep(app_database: str) -> None:
     finally:
         consumer.stop(graceful=True)
     assert left == []
+
+
+def _until(done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert done()
+
+
+def test_wakes_return_at_once_and_those_during_a_run_are_one_run_after_it() -> None:
+    gate, runs = threading.Event(), []
+
+    def enqueue() -> None:
+        runs.append(time.monotonic())
+        gate.wait(10)
+
+    waker = jobs.Waker(enqueue, pause=0)
+    waker.wake()
+    _until(lambda: len(runs) == 1)
+    for _ in range(3):
+        waker.wake()  # returns while the run is held
+    assert len(runs) == 1
+    gate.set()
+    _until(lambda: len(runs) == 2)
+    time.sleep(0.05)
+    assert len(runs) == 2, "three wakes during a run are one more run"
+
+
+def test_a_run_that_cannot_be_queued_is_logged_and_the_next_wake_queues_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs: list[int] = []
+
+    def enqueue() -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise ConnectionError("the queue is down")
+
+    waker = jobs.Waker(enqueue, pause=0)
+    with caplog.at_level(logging.ERROR, logger="coterie.jobs"):
+        waker.wake()
+        _until(lambda: len(runs) == 1)
+        _until(lambda: "could not queue a webhook delivery run" in caplog.text)
+    waker.wake()
+    _until(lambda: len(runs) == 2)

@@ -36,6 +36,9 @@ def test_a_served_process_queues_a_delivery_run_after_a_commit_with_events(
         served.create_app()
         make_user(session, admin)
         session.commit()
+        deadline = time.monotonic() + 10  # queued from the waker's thread (`jobs.Waker`)
+        while not huey.pending_count() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert [task.name for task in huey.pending()] == ["deliver_webhooks"]
 
 

@@ -8,6 +8,10 @@ in Redis and any number of `coterie worker` processes share it.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -92,14 +96,47 @@ def get_queue() -> Queue:
     return queue
 
 
-def _wake() -> None:
-    get_queue().deliver_webhooks()
+class Waker:
+    """Calls `enqueue` from a thread of its own after each call to it (`wake`), at most once per
+    `pause` seconds however many calls come: a caller only sets a flag, where queueing a run
+    would make it wait on Redis or write the queue's SQLite file (a request's writes would
+    wait for it: docs/webhooks.md). Every wake is followed by an `enqueue` that begins after
+    it; one that fails is logged (the minutely run still sends what it would have)."""
+
+    def __init__(self, enqueue: Callable[[], object], pause: float = 0.05) -> None:
+        self._enqueue, self._pause = enqueue, pause
+        self._asked = threading.Event()
+        self._lock = threading.Lock()
+        self._running_in: int | None = None  # the process whose thread runs (none after fork)
+
+    def wake(self) -> None:
+        self._asked.set()
+        if self._running_in != os.getpid():
+            with self._lock:
+                if self._running_in != os.getpid():
+                    threading.Thread(target=self._run, name="coterie-waker", daemon=True).start()
+                    self._running_in = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            self._asked.wait()
+            self._asked.clear()
+            try:
+                self._enqueue()
+            except Exception:
+                log.exception("could not queue a webhook delivery run")
+            time.sleep(self._pause)
+
+
+@lru_cache(maxsize=1)
+def _waker() -> Waker:
+    return Waker(lambda: get_queue().deliver_webhooks())
 
 
 def wake_on_events() -> None:
     """In a process that serves requests: a commit that wrote webhook events queues a delivery
-    run at once (without it the minutely run still sends them)."""
-    outbox.set_notifier(_wake)
+    run at once, from the waker's thread (without it the minutely run still sends them)."""
+    outbox.set_notifier(_waker().wake)
 
 
 class _ThreadConsumer(Consumer):  # type: ignore[misc]
