@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,20 @@ from coterie.ids import new_id
 IDENTIFIERS = ("phone", "email", "whatsapp", "instagram", "external_id")
 
 
+def _unique_when_given(name: str) -> Index:
+    """`name` unique in a workspace among the people who have one: a person without it writes
+    no entry to its index (docs/performance.md, SCIM)."""
+    given = text(f"{name} IS NOT NULL")
+    return Index(
+        f"uq_users_workspace_id_{name}",
+        "workspace_id",
+        name,
+        unique=True,
+        sqlite_where=given,
+        postgresql_where=given,
+    )
+
+
 def _workspace_fk() -> Mapped[int]:
     return mapped_column(Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
 
@@ -30,7 +45,7 @@ def _workspace_fk() -> Mapped[int]:
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        *(UniqueConstraint("workspace_id", name) for name in (*IDENTIFIERS, "agent_id")),
+        *(_unique_when_given(name) for name in (*IDENTIFIERS, "agent_id")),
         Index(None, "workspace_id", "full_name", "id"),
         Index(None, "workspace_id", "last_activity_at", "id"),
         Index(None, "workspace_id", "created_at", "id"),
