@@ -13,6 +13,9 @@ On SQLite a table's own unique constraints cannot be dropped: `users` is rebuilt
 the rows copied, the old one dropped, the new one renamed, its indexes made again), in one
 transaction, with foreign keys off meanwhile so that dropping the old table deletes no row that
 refers to a person, and checked (`foreign_key_check`) before it commits.
+
+It takes as long as building six indexes over `users` (PostgreSQL, holding the table's lock
+meanwhile) or copying the table (SQLite): plan it for a quiet moment on a large directory.
 """
 
 from collections.abc import Sequence
