@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,15 @@ def sql(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
     event.listen(connection, "before_cursor_execute", note)
     yield seen
     event.remove(connection, "before_cursor_execute", note)
+
+
+def wait_until(done: Callable[[], bool], seconds: float = 10) -> bool:
+    """Whether `done()` came true within `seconds` (asked every few milliseconds): for what a
+    thread of the code under test does on its own time."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return done()
 
 
 def make_user(session: Session, actor: Actor, **fields: Any) -> Any:

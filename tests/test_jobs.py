@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from coterie.groups import service
 from coterie.groups.models import Membership
 from coterie.groups.schemas import GroupCreate
 from coterie.workspaces import service as workspaces
-from tests.conftest import make_user
+from tests.conftest import make_user, wait_until
 
 
 def test_the_sweep_and_import_recovery_run_every_minute(app_database: str) -> None:
@@ -58,13 +57,6 @@ def test_a_consumer_in_this_process_runs_the_sweep(app_database: str) -> None:
     assert left == []
 
 
-def _until(done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert done()
-
-
 def test_wakes_return_at_once_and_those_during_a_run_are_one_run_after_it() -> None:
     gate, runs = threading.Event(), []
 
@@ -74,12 +66,12 @@ def test_wakes_return_at_once_and_those_during_a_run_are_one_run_after_it() -> N
 
     waker = jobs.Waker(enqueue, pause=0)
     waker.wake()
-    _until(lambda: len(runs) == 1)
+    assert wait_until(lambda: len(runs) == 1)
     for _ in range(3):
         waker.wake()  # returns while the run is held
     assert len(runs) == 1
     gate.set()
-    _until(lambda: len(runs) == 2)
+    assert wait_until(lambda: len(runs) == 2)
     time.sleep(0.05)
     assert len(runs) == 2, "three wakes during a run are one more run"
 
@@ -97,7 +89,7 @@ def test_a_run_that_cannot_be_queued_is_logged_and_the_next_wake_queues_one(
     waker = jobs.Waker(enqueue, pause=0)
     with caplog.at_level(logging.ERROR, logger="coterie.jobs"):
         waker.wake()
-        _until(lambda: len(runs) == 1)
-        _until(lambda: "could not queue a webhook delivery run" in caplog.text)
+        assert wait_until(lambda: len(runs) == 1)
+        assert wait_until(lambda: "could not queue a webhook delivery run" in caplog.text)
     waker.wake()
-    _until(lambda: len(runs) == 2)
+    assert wait_until(lambda: len(runs) == 2)

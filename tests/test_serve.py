@@ -19,7 +19,7 @@ from coterie.access import tokens
 from coterie.actor import Role
 from coterie.cli import served
 from coterie.workspaces import service as workspaces
-from tests.conftest import make_user
+from tests.conftest import make_user, wait_until
 
 
 def test_a_served_process_queues_a_delivery_run_after_a_commit_with_events(
@@ -36,9 +36,7 @@ def test_a_served_process_queues_a_delivery_run_after_a_commit_with_events(
         served.create_app()
         make_user(session, admin)
         session.commit()
-        deadline = time.monotonic() + 10  # queued from the waker's thread (`jobs.Waker`)
-        while not huey.pending_count() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: huey.pending_count() > 0)  # queued from the waker's thread
         assert [task.name for task in huey.pending()] == ["deliver_webhooks"]
 
 
