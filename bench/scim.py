@@ -4,10 +4,10 @@
     .venv/bin/python bench/scim.py --db postgresql
 
 Both servers run under uvicorn (one worker; Coterie in `--workers` processes if asked, while
-scim2-server keeps its data in one process's memory; Coterie's application as `coterie serve`
-runs it, waking webhook deliveries after its commits) on a free loopback port, each holding the
-same N users, and are driven by the same load generator: `--clients` processes, each one
-keep-alive connection in a closed loop, for `--duration` seconds per figure:
+scim2-server keeps its data in one process's memory; Coterie's application and HTTP protocol
+as `coterie serve` runs them, waking webhook deliveries after its commits) on a free loopback
+port, each holding the same N users, and are driven by the same load generator: `--clients`
+processes, each one keep-alive connection in a closed loop, for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
 `POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
@@ -251,7 +251,7 @@ def main() -> None:
     env.setdefault("COTERIE_SECRET_KEY", secrets.token_urlsafe(32))
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
     coterie_port, ref_port = free_port(), free_port()
-    workers = ["--workers", str(args.workers), "--factory"]
+    workers = ["--workers", str(args.workers), "--http", "coterie.cli.served:Protocol", "--factory"]
     app_file = Path(folder) / "scim_reference.py"
     app_file.write_text(SCIM_SERVER_APP)
     servers = [

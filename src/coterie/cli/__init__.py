@@ -150,6 +150,7 @@ def serve(
         uvicorn.run(
             "coterie.cli.served:create_app",
             factory=True,
+            http="coterie.cli.served:Protocol",
             host=host,
             port=port,
             reload=reload,
