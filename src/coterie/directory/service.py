@@ -40,7 +40,11 @@ def require_write(actor: Actor) -> None:
 
 
 def snapshot(user: User) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in _AUDITED}
+    """The audited fields of a person, as they are now: those loaded or set are read from the
+    object's own values (each create and change takes one or two), the others through the
+    attribute, which loads them."""
+    held = user.__dict__
+    return {name: held[name] if name in held else getattr(user, name) for name in _AUDITED}
 
 
 def label(user: User) -> str:

@@ -32,10 +32,13 @@ _INSERT_BOTH = Prepared(
 )
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})  # JSON-safe as they are
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe copy of a before/after snapshot (datetimes as ISO strings)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         # The ids of a large membership change: thousands of strings, nothing to convert.
         if all(type(v) is str for v in value):
