@@ -4,6 +4,7 @@ body leave in one write to the socket, and every kind of response still arrives 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -110,3 +111,34 @@ def test_responses_without_a_body_streamed_ones_and_a_kept_connection_arrive_who
     assert len(heads) == 4  # the head of each, in order
     assert heads[2].startswith(b"HTTP/1.1 200 OK")
     assert b"one," in heads[2]
+
+
+def test_a_held_head_leaves_before_whatever_is_written_after_it() -> None:
+    async def written() -> bytes:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
+        held = served.HeadHeld(transport, loop)
+        held.write(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+        held.writelines([b"frame ", b"one;"])
+        held.write(memoryview(b"HTTP/ as data\r\n\r\n"))  # not a head: written at once
+        held.write(b"HTTP/1.1 200 OK\r\n\r\n")  # held, then let go when the transport ends
+        held.write_eof()
+        theirs.setblocking(False)
+        got = b""
+        for _ in range(500):  # at most 5 s
+            if got.endswith(b"200 OK\r\n\r\n"):
+                break
+            await asyncio.sleep(0.01)
+            try:
+                got += theirs.recv(4096)
+            except BlockingIOError:
+                continue
+        held.close()
+        theirs.close()
+        return got
+
+    assert asyncio.run(written()) == (
+        b"HTTP/1.1 101 Switching Protocols\r\n\r\nframe one;HTTP/ as data\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\n\r\n"
+    )

@@ -41,14 +41,17 @@ class HeadHeld:
         self._transport, self._loop = transport, loop
         self._held: bytes | None = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._held is not None:
             data, self._held = self._held + data, None
-        elif data.startswith(b"HTTP/") and data.endswith(b"\r\n\r\n"):
+        elif type(data) is bytes and data.startswith(b"HTTP/") and data.endswith(b"\r\n\r\n"):
             self._held = data
             self._loop.call_soon(self.flush)
             return
         self._transport.write(data)
+
+    def writelines(self, lines: Any) -> None:
+        self.write(b"".join(lines))
 
     def flush(self) -> None:
         """Write the head held, if one is."""
@@ -59,6 +62,10 @@ class HeadHeld:
     def close(self) -> None:
         self.flush()
         self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
