@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -389,16 +389,24 @@ def new_row_insert(
     return _new_rows(kind, returning)[1][dialect.name]
 
 
+def new_row(kind: type[Base], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The column values a new row of `kind` is inserted with, by column name, from the values
+    of its attributes `given`: those left out get their Python defaults, as a flush would give
+    them."""
+    return {
+        column: given[attribute] if attribute in given else None if default is None else default()
+        for attribute, column, default in _new_rows(kind, None)[0]
+    }
+
+
 def new_row_values(row: Base) -> dict[str, Any]:
-    """The column values a new ORM object is inserted with, by column name: those left unset
-    get their Python defaults, as a flush would give them, and are set on the object too (it is
-    held as loaded once written)."""
-    columns = _new_rows(type(row), None)[0]
+    """`new_row` of a new ORM object, whose attributes left unset are set to their defaults too
+    (it is held as loaded once written)."""
     state = row.__dict__
-    for attribute, _, default in columns:
-        if attribute not in state:  # stored as a loaded row's values are
-            state[attribute] = None if default is None else default()
-    return {column: state[attribute] for attribute, column, _ in columns}
+    values = new_row(type(row), state)
+    for attribute, column, _ in _new_rows(type(row), None)[0]:
+        state.setdefault(attribute, values[column])  # stored as a loaded row's values are
+    return values
 
 
 def insert_new(session: Session, row: Base) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +138,9 @@ def _check_unique(
     )
 
 
+_CURRENT = ("attributes", "full_name", "first_name", "last_name", "source", *IDENTIFIERS)
+
+
 def _apply(
     session: Session,
     *,
@@ -147,9 +150,34 @@ def _apply(
     creating: bool,
     known: Known | None = None,
 ) -> None:
-    """Check and set the given fields; a person being created has their identifiers checked by
-    their insert (`_insert`), one being changed here. What is `known` of the workspace is not
-    read again."""
+    """Check the given fields and set them (`_changes`)."""
+    current = {name: getattr(user, name) for name in _CURRENT}
+    changes = _changes(
+        session,
+        actor=actor,
+        user_id=user.id,
+        current=current,
+        data=data,
+        creating=creating,
+        known=known,
+    )
+    for name, value in changes.items():
+        setattr(user, name, value)
+
+
+def _changes(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int | None,
+    current: Mapping[str, Any],
+    data: UserFields,
+    creating: bool,
+    known: Known | None,
+) -> dict[str, Any]:
+    """The fields to set on a person whose fields `_CURRENT` are `current`, checked and in
+    stored form; a person being created has their identifiers checked by their insert
+    (`_insert`), one being changed here. What is `known` of the workspace is not read again."""
     given = data.model_dump(exclude_unset=True)
     region = ""
     if any(given.get(name) for name in _REGIONAL):
@@ -159,10 +187,11 @@ def _apply(
             else workspaces.get(session, workspace_id=actor.workspace_id).default_region
         )
     values = _normalized(given, region=region)
-    own_password = values.keys() == {"password"} and actor.user_id == user.id and not creating
+    own_password = values.keys() == {"password"} and actor.user_id == user_id and not creating
     if ("role" in values or "password" in values) and not actor.is_admin and not own_password:
         raise Forbidden("Only admins can change roles and passwords of others")
     attributes = values.pop("attributes", None)
+    password = values.pop("password", None)
     if attributes:
         stored = fields.coerce_attributes(
             known.fields
@@ -171,25 +200,26 @@ def _apply(
             attributes,
             region=region,
         )
-        merged = {**user.attributes, **stored}
-        user.attributes = {k: v for k, v in merged.items() if v is not None}
-    password = values.pop("password", None)
+        merged = {**current["attributes"], **stored}
+        values["attributes"] = {k: v for k, v in merged.items() if v is not None}
     if password is not None:
-        user.password_hash = passwords.hash_password(password)
+        values["password_hash"] = passwords.hash_password(password)
     if not creating:
-        _check_unique(session, workspace_id=actor.workspace_id, values=values, exclude=user.id)
-    for name, value in values.items():
-        setattr(user, name, value)
-    if not user.full_name:
-        user.full_name = " ".join(p for p in (user.first_name, user.last_name) if p)
-    if not user.full_name:
+        _check_unique(session, workspace_id=actor.workspace_id, values=values, exclude=user_id)
+    after = {**current, **values}
+    if not after["full_name"]:
+        values["full_name"] = after["full_name"] = " ".join(
+            p for p in (after["first_name"], after["last_name"]) if p
+        )
+    if not after["full_name"]:
         raise Invalid("A person needs a full name or a first name", field="full_name")
     # SCIM identifies its people by userName (kept by coterie.access.provisioning).
-    if user.source != "scim" and not any(getattr(user, k) for k in IDENTIFIERS):
+    if after["source"] != "scim" and not any(after[k] for k in IDENTIFIERS):
         raise Invalid(
             "A person needs at least one contact: phone, email, WhatsApp, Instagram or external id",
             field="phone",
         )
+    return values
 
 
 def _flush(session: Session, *, workspace_id: int, user: User) -> None:
@@ -225,7 +255,7 @@ def _insert(session: Session, *, user: User) -> int:
 
 
 def inserted(connection: Connection, values: dict[str, Any]) -> int | None:
-    """Write a new person's row (`db.new_row_values` of `new_person`) on a connection, as
+    """Write a new person's row (`new_person`) on a connection, as
     `_insert` writes it; the rules version it read, or None when an identifier is taken."""
     insert = db.new_row_insert(User, _RULES_VERSION, connection.dialect)
     found = insert.returned(connection, values)
@@ -238,33 +268,45 @@ def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
 
 def new_person(
     session: Session, *, actor: Actor, data: UserCreate, known: Known | None = None
-) -> User:
-    """A person to create, checked and in stored form, not written yet (nor in the session);
-    what is `known` of the workspace is not read again."""
+) -> dict[str, Any]:
+    """The row of a person to create (`db.new_row`: every column, their id and times set),
+    checked and in stored form, not written yet; what is `known` of the workspace is not read
+    again."""
     require_write(actor)
-    user = User(workspace_id=actor.workspace_id, source=data.source, attributes={}, nicknames=[])
-    _apply(session, actor=actor, user=user, data=data, creating=True, known=known)
-    return user
+    current: dict[str, Any] = dict.fromkeys(_CURRENT)
+    current |= {"attributes": {}, "source": data.source}
+    changes = _changes(
+        session,
+        actor=actor,
+        user_id=None,
+        current=current,
+        data=data,
+        creating=True,
+        known=known,
+    )
+    given = {"workspace_id": actor.workspace_id, "nicknames": [], **current, **changes}
+    return db.new_row(User, given)
 
 
-def created_entry(actor: Actor, user: User) -> dict[str, Any]:
-    """The audit entry of a new person (`new_person`, their id set), as a row."""
+def created_entry(actor: Actor, person: Mapping[str, Any]) -> dict[str, Any]:
+    """The audit entry of a new person (the row of `new_person`), as a row."""
     return audit.entry_row(
         actor=actor,
         action="user.created",
         target_type="user",
-        target_id=user.id,
-        target_label=user.full_name,
-        after=snapshot(user),
+        target_id=person["id"],
+        target_label=person["full_name"],
+        after={name: person[name] for name in _AUDITED},
     )
 
 
 def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tuple[User, int]:
     """`create`, and the workspace's rules version as the person's insert read it (in the same
     transaction, after any rule change that committed before it)."""
-    user = new_person(session, actor=actor, data=data)
+    person = new_person(session, actor=actor, data=data)
+    user = User(**person)
     rules_version = _insert(session, user=user)
-    audit.write(session, created_entry(actor, user))
+    audit.write(session, created_entry(actor, person))
     return user, rules_version
 
 

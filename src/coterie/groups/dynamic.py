@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -255,28 +256,32 @@ def person_changed(
         version, current = _state(session, user.workspace_id, user.id)
     else:
         version, current = created, set()
-    joined, left = _evaluated(session, user, version, current, fields, groups)
+    person = partial(record, user, current)
+    joined, left = _evaluated(session, user.workspace_id, person, version, current, fields, groups)
     move_person(session, actor=actor, user=user, joined=joined, left=left)
     return joined, left
 
 
-def joins_when_created(session: Session, *, user: User, version: int) -> list[int]:
-    """The dynamic groups a person about to be created (in none yet) joins by the rules of
-    `version`; nothing is written."""
-    return _evaluated(session, user, version, set(), None, ())[0]
+def joins_when_created(session: Session, *, person: Mapping[str, Any], version: int) -> list[int]:
+    """The dynamic groups a person about to be created (their row: in none yet) joins by the
+    rules of `version`; nothing is written."""
+    record_of: Callable[[], dict[str, Any]] = partial(dict, person, member_of=set())
+    return _evaluated(session, person["workspace_id"], record_of, version, set(), None, ())[0]
 
 
 def _evaluated(
     session: Session,
-    user: User,
+    workspace_id: int,
+    person_record: Callable[[], dict[str, Any]],
     version: int,
     current: set[int],
     fields: Iterable[str] | None,
     groups: Iterable[int],
 ) -> tuple[list[int], list[int]]:
     """The groups a person in `current` joins and leaves by the rules of `version` that read
-    `fields` (None: every rule) or name `groups`."""
-    rules = _rules(session, user.workspace_id, version)
+    `fields` (None: every rule) or name `groups`; the person as the rules read them is asked of
+    `person_record` only when a rule is to be evaluated."""
+    rules = _rules(session, workspace_id, version)
     if fields is None:
         readers = [rules.every]
     else:
@@ -284,7 +289,7 @@ def _evaluated(
     named = [c for g in groups for c in rules.by_group.get(g, ())]
     if not named and not any(r.open or r.guarded for r in readers):
         return [], []
-    person = record(user, current)
+    person = person_record()
     queue = named + [c for r in readers for c in r.candidates(person, current)]
     heap = [(c.rank, c.group_id, c) for c in queue]
     heapq.heapify(heap)

@@ -40,7 +40,7 @@ from coterie.events import outbox
 from coterie.events.models import AuditEntry, OutboxEvent
 from coterie.groups import dynamic
 from coterie.scim import batches, connections, protocol, reads, users
-from coterie.scim.people import StoredProfile
+from coterie.scim.people import VIEW_COLUMNS, PersonRow, StoredProfile
 from coterie.workspaces.models import Workspace
 
 _PEOPLE, _PROFILES = cast(Table, Person.__table__), cast(Table, ScimUser.__table__)
@@ -141,7 +141,7 @@ class Create:
     the rows they are written as (None: the person would join a dynamic group)."""
 
     ctx: users.Call
-    person: Person
+    person: PersonRow
     profile: StoredProfile
     rows: Rows | None
 
@@ -226,15 +226,15 @@ async def built(
         resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         doc, user_name = ctx.document(resource)
         known = directory.Known(workspace.default_region, ctx.custom)
-        person = directory.new_person(session, actor=actor, data=ctx.new_person(doc), known=known)
+        values = directory.new_person(session, actor=actor, data=ctx.new_person(doc), known=known)
         version = workspace.rules_version
-        joins = dynamic.joins_when_created(session, user=person, version=version)
-    values = db.new_row_values(person)  # gives the person their id
+        joins = dynamic.joins_when_created(session, person=values, version=version)
+    person = PersonRow._make(values[name] for name in VIEW_COLUMNS)
     row = provisioning.new_profile(actor.workspace_id, person.id, user_name, doc)
     profile = StoredProfile(user_name, doc, row["updated_at"])
     if joins:
         return Create(ctx, person, profile, None)
-    entry = directory.created_entry(actor, person)
+    entry = directory.created_entry(actor, values)
     events = outbox.event_rows(entry)
     rows = Rows(values, row, entry, events, secret_hash, workspace)
     return Create(ctx, person, profile, rows)
