@@ -174,6 +174,25 @@ def test_a_person_a_rule_selects_is_created_by_the_general_create(served: Served
         assert members == []
 
 
+def test_a_rule_on_a_field_the_create_leaves_to_its_default_selects_the_person(
+    served: Served,
+) -> None:
+    """The rules read the person as stored: a field the body does not give has its default
+    (a role of "none", scoring off), not nothing."""
+    admin = actors.system(served.workspace_id)
+    with session() as s:
+        rule = 'role eq "none" and scoring_enabled eq false'
+        group = groups.create(
+            s, actor=admin, data=GroupCreate(name="Nobody", selection="rule", include=rule)
+        )
+        s.commit()
+    status, made = post(served, body("cy"))
+    assert status == 201, made
+    with session() as s:
+        members = s.scalars(select(Membership.user_id).filter_by(group_id=group.id)).all()
+        assert ids.decode(made["id"]) in members
+
+
 @pytest.mark.parametrize(
     ("given", "field"),
     [
