@@ -141,43 +141,26 @@ def _check_unique(
 _CURRENT = ("attributes", "full_name", "first_name", "last_name", "source", *IDENTIFIERS)
 
 
-def _apply(
-    session: Session,
-    *,
-    actor: Actor,
-    user: User,
-    data: UserFields,
-    creating: bool,
-    known: Known | None = None,
-) -> None:
-    """Check the given fields and set them (`_changes`)."""
+def _apply(session: Session, *, actor: Actor, user: User, data: UserFields) -> None:
+    """Check the fields a change gives and set them on the person (`_changes`)."""
     current = {name: getattr(user, name) for name in _CURRENT}
-    changes = _changes(
-        session,
-        actor=actor,
-        user_id=user.id,
-        current=current,
-        data=data,
-        creating=creating,
-        known=known,
-    )
-    for name, value in changes.items():
+    for name, value in _changes(session, actor, data, current, user.id, None).items():
         setattr(user, name, value)
 
 
 def _changes(
     session: Session,
-    *,
     actor: Actor,
-    user_id: int | None,
-    current: Mapping[str, Any],
     data: UserFields,
-    creating: bool,
+    current: Mapping[str, Any],
+    user_id: int | None,
     known: Known | None,
 ) -> dict[str, Any]:
-    """The fields to set on a person whose fields `_CURRENT` are `current`, checked and in
-    stored form; a person being created has their identifiers checked by their insert
-    (`_insert`), one being changed here. What is `known` of the workspace is not read again."""
+    """The fields to set on the person of id `user_id` (None: one being created) whose fields
+    `_CURRENT` are `current`, checked and in stored form; a person being created has their
+    identifiers checked by their insert (`_insert`), one being changed here. What is `known` of
+    the workspace is not read again."""
+    creating = user_id is None
     given = data.model_dump(exclude_unset=True)
     region = ""
     if any(given.get(name) for name in _REGIONAL):
@@ -275,15 +258,7 @@ def new_person(
     require_write(actor)
     current: dict[str, Any] = dict.fromkeys(_CURRENT)
     current |= {"attributes": {}, "source": data.source}
-    changes = _changes(
-        session,
-        actor=actor,
-        user_id=None,
-        current=current,
-        data=data,
-        creating=True,
-        known=known,
-    )
+    changes = _changes(session, actor, data, current, None, known)
     given = {"workspace_id": actor.workspace_id, "nicknames": [], **current, **changes}
     return db.new_row(User, given)
 
@@ -316,7 +291,7 @@ def update(session: Session, *, actor: Actor, user_id: int, data: UserUpdate) ->
     if not self_password:
         require_write(actor)
     before = snapshot(user)
-    _apply(session, actor=actor, user=user, data=data, creating=False)
+    _apply(session, actor=actor, user=user, data=data)
     user.updated_at = utcnow()
     _flush(session, workspace_id=actor.workspace_id, user=user)
     old, new = audit.changes(before, snapshot(user))
