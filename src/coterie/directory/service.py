@@ -41,8 +41,8 @@ def require_write(actor: Actor) -> None:
 
 def snapshot(user: User) -> dict[str, Any]:
     """The audited fields of a person, as they are now: those loaded or set are read from the
-    object's own values (each create and change takes one or two), the others through the
-    attribute, which loads them."""
+    object's own values (each change takes two), the others through the attribute, which loads
+    them."""
     held = user.__dict__
     return {name: held[name] if name in held else getattr(user, name) for name in _AUDITED}
 
@@ -238,7 +238,7 @@ def _insert(session: Session, *, user: User) -> int:
 
 
 def inserted(connection: Connection, values: dict[str, Any]) -> int | None:
-    """Write a new person's row (`new_person`) on a connection, as
+    """Write a new person's row (`new_person_row`) on a connection, as
     `_insert` writes it; the rules version it read, or None when an identifier is taken."""
     insert = db.new_row_insert(User, _RULES_VERSION, connection.dialect)
     found = insert.returned(connection, values)
@@ -249,7 +249,7 @@ def create(session: Session, *, actor: Actor, data: UserCreate) -> User:
     return create_versioned(session, actor=actor, data=data)[0]
 
 
-def new_person(
+def new_person_row(
     session: Session, *, actor: Actor, data: UserCreate, known: Known | None = None
 ) -> dict[str, Any]:
     """The row of a person to create (`db.new_row`: every column, their id and times set),
@@ -264,7 +264,7 @@ def new_person(
 
 
 def created_entry(actor: Actor, person: Mapping[str, Any]) -> dict[str, Any]:
-    """The audit entry of a new person (the row of `new_person`), as a row."""
+    """The audit entry of a new person (their `new_person_row`), as a row."""
     return audit.entry_row(
         actor=actor,
         action="user.created",
@@ -278,7 +278,7 @@ def created_entry(actor: Actor, person: Mapping[str, Any]) -> dict[str, Any]:
 def create_versioned(session: Session, *, actor: Actor, data: UserCreate) -> tuple[User, int]:
     """`create`, and the workspace's rules version as the person's insert read it (in the same
     transaction, after any rule change that committed before it)."""
-    person = new_person(session, actor=actor, data=data)
+    person = new_person_row(session, actor=actor, data=data)
     user = User(**person)
     rules_version = _insert(session, user=user)
     audit.write(session, created_entry(actor, person))

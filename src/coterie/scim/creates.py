@@ -226,7 +226,9 @@ async def built(
         resource = ctx.model.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         doc, user_name = ctx.document(resource)
         known = directory.Known(workspace.default_region, ctx.custom)
-        values = directory.new_person(session, actor=actor, data=ctx.new_person(doc), known=known)
+        values = directory.new_person_row(
+            session, actor=actor, data=ctx.new_person(doc), known=known
+        )
         version = workspace.rules_version
         joins = dynamic.joins_when_created(session, person=values, version=version)
     person = PersonRow._make(values[name] for name in VIEW_COLUMNS)
