@@ -7,6 +7,7 @@ Every benchmark takes `--db sqlite|postgresql` and works on its own database: a 
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import sys
@@ -115,3 +116,16 @@ def backend_pids(database: str) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
         ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A distribution-free confidence interval of the median of `values` (independent rounds
+    of one figure): the order statistics that hold the true median with at least `confidence`,
+    from the binomial distribution of how many rounds fall below it; None for too few rounds
+    (at 95%, fewer than six)."""
+    n, ordered = len(values), sorted(values)
+    tail, below, k = (1 - confidence) / 2, 0.0, 0
+    while k < n // 2 and below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return (ordered[k - 1], ordered[n - k]) if k else None

@@ -12,7 +12,8 @@ processes, each one keep-alive connection in a closed loop, for `--duration` sec
 `POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
 figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
-median of the rounds', the figures the medians of each server's). Client and servers share the
+median of the rounds', the figures the medians of each server's; from six rounds on, a 95%
+confidence interval of the median ratio is printed with it). Client and servers share the
 machine's cores: compare the ratios, not the counts.
 Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
 """
@@ -309,9 +310,15 @@ def main() -> None:
     for kind in kinds:
         ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
         each = ", ".join(f"x{r:.2f}" for r in ratios[kind])
+        interval = _common.median_interval(ratios[kind])
         print(
             f"  {kind:6} throughput x{statistics.median(ratios[kind]):.2f}"
             + (f" (median of {each})" if args.rounds > 1 else "")
+            + (
+                f", 95% interval of the median x{interval[0]:.2f}-x{interval[1]:.2f}"
+                if interval
+                else ""
+            )
             + f", p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
             f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} "
             "ms/req"
@@ -319,7 +326,17 @@ def main() -> None:
     print(f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     DATA.mkdir(exist_ok=True)
     out = DATA / f"scim-{args.db}.json"
-    out.write_text(json.dumps({"args": vars(args), "results": results, "ratios": ratios}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "results": results,
+                "ratios": ratios,
+                "intervals": {kind: _common.median_interval(ratios[kind]) for kind in kinds},
+            },
+            indent=2,
+        )
+    )
     print(f"Wrote {out}")
 
 
