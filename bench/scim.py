@@ -160,14 +160,14 @@ def _client(args: tuple[str, int, str, str, list[str], list[str], float, int]) -
             query = f'userName eq "{rnd.choice(names)}"'.replace(" ", "%20").replace('"', "%22")
             method, path, body = "GET", f"{prefix}/Users?filter={query}", None
         else:
-            name = f"new-{seed}-{n}-{secrets.token_hex(3)}"
+            name = f"new-{seed}-{n}-{secrets.token_hex(6)}"  # unique over many rounds
             body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}
             method, path = "POST", f"{prefix}/Users"
         began = time.perf_counter()
         status = _request(conn, method, path, body, token)
         times.append(time.perf_counter() - began)
         if status >= 400:
-            raise SystemExit(f"{method} {path} answered {status}")
+            raise RuntimeError(f"{method} {path} answered {status}")  # pool.map raises it
     return times
 
 

@@ -40,6 +40,9 @@ def run(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     return ran
 
 
+_TURNS = batches.SETTLE_TURNS + 3  # enough for a new batch to be taken and its write begun
+
+
 def _batches(writer: Writer) -> batches.Batches[str]:
     return batches.Batches(create_engine("sqlite://"), writer.write)
 
@@ -49,7 +52,7 @@ async def _held(writer: Writer, name: str) -> tuple[batches.Batches[str], asynci
     into = _batches(writer)
     writer.going.clear()
     held = asyncio.ensure_future(into.submit(name))
-    for _ in range(3):
+    for _ in range(_TURNS):
         await asyncio.sleep(0)
     assert writer.written == [[name]]
     return into, held
@@ -70,6 +73,34 @@ async def test_items_handed_over_in_one_turn_share_a_batch() -> None:
     assert writer.written == [["a", "b"]]
 
 
+async def _after(turns: int, into: batches.Batches[str], name: str) -> bool:
+    """`name` handed over after `turns` turns of the loop, as a request reaches its write."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    return await into.submit(name)
+
+
+@run
+async def test_items_handed_over_in_the_turns_after_the_first_share_its_batch() -> None:
+    writer = Writer()
+    into = _batches(writer)
+    found = await asyncio.gather(*(_after(turns, into, str(turns)) for turns in range(4)))
+    assert found == [True] * 4
+    assert writer.written == [["0", "1", "2", "3"]]
+
+
+@run
+async def test_a_new_batch_waits_a_few_turns_at_most() -> None:
+    writer = Writer()
+    into = _batches(writer)
+    found = await asyncio.gather(*(_after(turns, into, str(turns)) for turns in range(20)))
+    assert all(found)
+    first = writer.written[0]
+    assert first == [str(n) for n in range(len(first))]
+    assert 2 < len(first) <= batches.SETTLE_TURNS + 2, "it waited for more than a few turns"
+    assert [name for batch in writer.written for name in batch] == [str(n) for n in range(20)]
+
+
 @run
 async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() -> None:
     writer = Writer()
@@ -77,7 +108,7 @@ async def test_items_handed_over_during_a_write_wait_for_it_and_go_together() ->
     later = []
     for name in ("b", "c"):
         later.append(asyncio.ensure_future(into.submit(name)))
-        for _ in range(3):  # turns enough for a batch of its own, were one started
+        for _ in range(_TURNS):  # turns enough for a batch of its own, were one started
             await asyncio.sleep(0)
     assert writer.written == [["a"]], "a second batch was written beside the first"
     writer.going.set()
