@@ -5,11 +5,10 @@ A request hands its rows over and waits on the event loop. One batch is written 
 a writer task: it begins by letting the loop run the requests read with the first up to their
 own write (a turn of the loop, and more while the last turn handed rows over: a request reaches
 its write a few turns after it is read), takes the rows waiting, writes them, and then takes
-those handed over meanwhile, until none wait. Concurrent creates share a
-round trip and a commit, and the pages they change are written once; while a batch waits on
-PostgreSQL, the loop builds the next (bench/RESULTS.md: with four clients, batches of one to
-four). SQLite's batch holds the write lock for its transaction only, which runs without
-waiting on the loop.
+those handed over meanwhile, until none wait. Concurrent creates share a round trip and a
+commit, and the pages they change are written once; while a batch waits on PostgreSQL, the
+loop builds the next (bench/RESULTS.md: with four clients, batches of one to four). SQLite's
+batch holds the write lock for its transaction only, which runs without waiting on the loop.
 """
 
 from __future__ import annotations
