@@ -307,10 +307,11 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
+    intervals = {kind: _common.median_interval(ratios[kind]) for kind in kinds}
     for kind in kinds:
         ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
         each = ", ".join(f"x{r:.2f}" for r in ratios[kind])
-        interval = _common.median_interval(ratios[kind])
+        interval = intervals[kind]
         print(
             f"  {kind:6} throughput x{statistics.median(ratios[kind]):.2f}"
             + (f" (median of {each})" if args.rounds > 1 else "")
@@ -332,7 +333,7 @@ def main() -> None:
                 "args": vars(args),
                 "results": results,
                 "ratios": ratios,
-                "intervals": {kind: _common.median_interval(ratios[kind]) for kind in kinds},
+                "intervals": intervals,
             },
             indent=2,
         )

@@ -85,6 +85,14 @@ def record(user: User, member_of: set[int]) -> dict[str, Any]:
     return values
 
 
+def row_record(row: Mapping[str, Any], member_of: set[int]) -> dict[str, Any]:
+    """`record` of a person given as their row (column values by name, `db.new_row`), such as
+    one not created yet."""
+    values: dict[str, Any] = {c.key: row[c.name] for c in _USERS.columns}
+    values["member_of"] = member_of
+    return values
+
+
 @dataclass(frozen=True)
 class GroupRule:
     """include AND NOT exclude AND the person is not excluded by name."""

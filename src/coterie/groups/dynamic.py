@@ -30,7 +30,7 @@ from coterie.actor import Actor
 from coterie.db import Prepared, utcnow
 from coterie.directory.models import User
 from coterie.groups import graph
-from coterie.groups.catalog import GroupRule, people_catalog, record
+from coterie.groups.catalog import GroupRule, people_catalog, record, row_record
 from coterie.groups.models import Group, Membership
 from coterie.groups.moves import move_person
 from coterie.rules import MEMBER_OF, FieldCatalog, FieldSpec, FieldType, Rule
@@ -265,7 +265,7 @@ def person_changed(
 def joins_when_created(session: Session, *, person: Mapping[str, Any], version: int) -> list[int]:
     """The dynamic groups a person about to be created (their row: in none yet) joins by the
     rules of `version`; nothing is written."""
-    record_of: Callable[[], dict[str, Any]] = partial(dict, person, member_of=set())
+    record_of = partial(row_record, person, set())
     return _evaluated(session, person["workspace_id"], record_of, version, set(), None, ())[0]
 
 
