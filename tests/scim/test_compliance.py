@@ -37,6 +37,10 @@ from coterie.directory.forms import create_field
 from coterie.directory.schemas import FieldCreate
 from coterie.workspaces import service as workspaces
 
+# scim2-tester checks conformance, not speed: httpx's 5 s default failed one CI run on a
+# moment's stall of the machine (in a full run every request otherwise took at most 25 ms).
+TIMEOUT = 60.0
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -108,7 +112,7 @@ def reference_checks() -> Counter[str]:
     thread.start()
     try:
         port = server.server_address[1]
-        with httpx2.Client(base_url=f"http://127.0.0.1:{port}/v2") as http:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}/v2", timeout=TIMEOUT) as http:
             return _tally(check_server(SyncSCIMClient(http)))
     finally:
         server.shutdown()
@@ -117,7 +121,8 @@ def reference_checks() -> Counter[str]:
 
 def test_scim2_tester_finds_nothing_wrong(coterie_scim: tuple[str, str]) -> None:
     url, secret = coterie_scim
-    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as http:
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx2.Client(base_url=url, headers=headers, timeout=TIMEOUT) as http:
         results = check_server(SyncSCIMClient(http))
     problems = [
         f"{r.status.name} {r.resource_type} {r.title}: {r.reason}"
