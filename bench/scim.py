@@ -1,20 +1,23 @@
 """SCIM over HTTP: Coterie (persisting to a real database) beside scim2-server (in memory).
 
     .venv/bin/python bench/scim.py --db sqlite [--users 5000] [--duration 10] [--clients 4]
-    .venv/bin/python bench/scim.py --db postgresql
+    .venv/bin/python bench/scim.py --db postgresql --clients 1,4,16 --rounds 8
 
 Both servers run under uvicorn (one worker; Coterie in `--workers` processes if asked, while
 scim2-server keeps its data in one process's memory; Coterie's application and HTTP protocol
 as `coterie serve` runs them, waking webhook deliveries after its commits) on a free loopback
 port, each holding the same N users, and are driven by the same load generator: `--clients`
-processes, each one keep-alive connection in a closed loop, for `--duration` seconds per figure:
+processes (or each of several counts in turn), each one keep-alive connection in a closed loop,
+for `--duration` seconds per figure:
 `GET /Users/{id}` (random ids), `GET /Users?filter=userName eq "..."` (random names), and
 `POST /Users` (new names). Reported: requests/s, p50/p99 latency and the server's CPU time per
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
 figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
 median of the rounds', the figures the medians of each server's; from six rounds on, a 95%
-confidence interval of the median ratio is printed with it). Client and servers share the
-machine's cores: compare the ratios, not the counts.
+confidence interval of the median ratio is printed with it). With several client counts, each
+server's throughput is its highest rate over them (a server's rate at a count that does not
+keep it busy is its latency, not its throughput), and the two are compared. Client and servers
+share the machine's cores: compare the ratios, not the counts.
 Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
 """
 
@@ -183,19 +186,20 @@ def load(
     target: tuple[int, str, str, int, str | None],
     ids: list[str],
     names: list[str],
-    args: Any,
+    duration: float,
+    clients: int,
 ) -> dict[str, float]:
     port, prefix, token, pid, url = target
-    jobs = [(kind, port, prefix, token, ids, names, args.duration, i) for i in range(args.clients)]
+    jobs = [(kind, port, prefix, token, ids, names, duration, i) for i in range(clients)]
     pids = [pid, *_common.descendants(pid)]  # with --workers, uvicorn's worker processes
     before = _common.cpu_seconds(pids), {b: _common.cpu_seconds([b]) for b in backends(url)}
-    with multiprocessing.Pool(args.clients) as pool:
+    with multiprocessing.Pool(clients) as pool:
         times = sorted(t for chunk in pool.map(_client, jobs) for t in chunk)
     server_cpu = _common.cpu_seconds(pids) - before[0]
     db_cpu = sum(_common.cpu_seconds([b]) - before[1].get(b, 0.0) for b in backends(url))
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     return {
-        "rps": len(times) / args.duration,
+        "rps": len(times) / duration,
         "p50_ms": statistics.median(times) * 1000,
         "p99_ms": p99 * 1000,
         "server_cpu_ms": server_cpu * 1000 / len(times),
@@ -209,6 +213,51 @@ def _line(figures: dict[str, float]) -> str:
         f"{figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:6.1f} ms  "
         f"p99 {figures['p99_ms']:6.1f} ms  server CPU {figures['server_cpu_ms']:.2f} ms/req"
         + (f" + database {database:.2f}" if database else "")
+    )
+
+
+def _summary(
+    results: dict[str, dict[str, dict[int, dict[str, float]]]],
+    kind: str,
+    clients: int,
+    ratios: dict[str, dict[int, list[float]]],
+    intervals: dict[str, dict[int, tuple[float, float] | None]],
+) -> str:
+    """A figure's line: the median ratio (with each round's and the interval), p99 and CPU."""
+    ours, theirs = results["coterie"][kind][clients], results["scim2-server"][kind][clients]
+    each, interval = ratios[kind][clients], intervals[kind][clients]
+    return (
+        f"{clients:3} clients: throughput x{statistics.median(each):.2f}"
+        + (f" (median of {', '.join(f'x{r:.2f}' for r in each)})" if len(each) > 1 else "")
+        + (
+            f", 95% interval of the median x{interval[0]:.2f}-x{interval[1]:.2f}"
+            if interval
+            else ""
+        )
+        + f", p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
+        f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} ms/req"
+    )
+
+
+def _peaks(
+    results: dict[str, dict[str, dict[int, dict[str, float]]]],
+    rates: dict[str, dict[str, dict[int, list[float]]]],
+    kind: str,
+) -> str:
+    """Each server's throughput (its highest median rate over the client counts), compared;
+    the interval is that of the median of the rounds' ratios at those two counts, round i of
+    one server over round i of the other."""
+    at = {
+        name: max(results[name][kind], key=lambda count: results[name][kind][count]["rps"])
+        for name in ("coterie", "scim2-server")
+    }
+    ours, theirs = (results[n][kind][at[n]]["rps"] for n in ("coterie", "scim2-server"))
+    ours_each, theirs_each = (rates[n][kind][at[n]] for n in ("coterie", "scim2-server"))
+    interval = _common.median_interval([a / b for a, b in zip(ours_each, theirs_each, strict=True)])
+    return (
+        f"throughput (the highest rate of each): x{ours / theirs:.2f}"
+        + (f", 95% interval x{interval[0]:.2f}-x{interval[1]:.2f}" if interval else "")
+        + f"; {ours:.0f} req/s at {at['coterie']} clients vs {theirs:.0f} at {at['scim2-server']}"
     )
 
 
@@ -233,7 +282,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--clients", default="4", help="client processes, or several counts comma-separated"
+    )
     parser.add_argument("--figures", default="get,filter,post", help="which, comma-separated")
     parser.add_argument("--workers", type=int, default=1, help="Coterie's server processes")
     parser.add_argument(
@@ -241,6 +292,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     kinds = [k for k in ("get", "filter", "post") if k in args.figures.split(",")]
+    counts = [int(c) for c in args.clients.split(",")]
 
     url = database_url(args.db)
     print(f"Seeding {args.users} users into Coterie ({args.db})...", flush=True)
@@ -284,46 +336,44 @@ def main() -> None:
             "scim2-server": (ref_port, "/v2", token, servers[1].pid, None),
         }
         people = {name: list_users(t[0], t[1], t[2], args.users) for name, t in targets.items()}
-        results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in targets}
-        ratios: dict[str, list[float]] = {kind: [] for kind in kinds}
+        # server -> kind -> client count -> figures (the medians of the rounds')
+        results: dict[str, dict[str, dict[int, dict[str, float]]]] = {n: {} for n in targets}
+        ratios: dict[str, dict[int, list[float]]] = {kind: {} for kind in kinds}
+        rates: dict[str, dict[str, dict[int, list[float]]]] = {n: {} for n in targets}
         # Each figure is taken from both servers back to back, `--rounds` times in turn, so
         # that a change in the machine's load between figures touches both.
         for kind in kinds:
-            rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-            for _ in range(args.rounds):
-                for name, target in targets.items():
-                    ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
-                    figures = load(kind, target, ids, names, args)
-                    rounds[name].append(figures)
-                    print(f"  {name:13} {kind:6} {_line(figures)}", flush=True)
-                ours, theirs = (rounds[name][-1]["rps"] for name in targets)
-                ratios[kind].append(ours / theirs)
-            for name in targets:  # the median of the rounds
-                results[name][kind] = {
-                    key: statistics.median(r[key] for r in rounds[name]) for key in rounds[name][0]
-                }
+            for clients in counts:
+                rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+                ratios[kind][clients] = []
+                for _ in range(args.rounds):
+                    for name, target in targets.items():
+                        ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
+                        figures = load(kind, target, ids, names, args.duration, clients)
+                        rounds[name].append(figures)
+                        print(f"  {name:13} {kind:6} {clients:3} {_line(figures)}", flush=True)
+                    ours, theirs = (rounds[name][-1]["rps"] for name in targets)
+                    ratios[kind][clients].append(ours / theirs)
+                for name in targets:
+                    results[name].setdefault(kind, {})[clients] = {
+                        key: statistics.median(r[key] for r in rounds[name])
+                        for key in rounds[name][0]
+                    }
+                    rates[name].setdefault(kind, {})[clients] = [r["rps"] for r in rounds[name]]
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
     print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
-    intervals = {kind: _common.median_interval(ratios[kind]) for kind in kinds}
+    intervals = {
+        kind: {c: _common.median_interval(r) for c, r in by_count.items()}
+        for kind, by_count in ratios.items()
+    }
     for kind in kinds:
-        ours, theirs = results["coterie"][kind], results["scim2-server"][kind]
-        each = ", ".join(f"x{r:.2f}" for r in ratios[kind])
-        interval = intervals[kind]
-        print(
-            f"  {kind:6} throughput x{statistics.median(ratios[kind]):.2f}"
-            + (f" (median of {each})" if args.rounds > 1 else "")
-            + (
-                f", 95% interval of the median x{interval[0]:.2f}-x{interval[1]:.2f}"
-                if interval
-                else ""
-            )
-            + f", p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
-            f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} "
-            "ms/req"
-        )
+        for clients in counts:
+            print(f"  {kind:6} {_summary(results, kind, clients, ratios, intervals)}")
+        if len(counts) > 1:
+            print(f"  {kind:6} {_peaks(results, rates, kind)}")
     print(f"Load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     DATA.mkdir(exist_ok=True)
     out = DATA / f"scim-{args.db}.json"
@@ -334,6 +384,7 @@ def main() -> None:
                 "results": results,
                 "ratios": ratios,
                 "intervals": intervals,
+                "rates": rates,
             },
             indent=2,
         )
