@@ -216,6 +216,19 @@ def _line(figures: dict[str, float]) -> str:
     )
 
 
+def _ratios(
+    rates: dict[str, dict[str, dict[int, list[float]]]], kind: str, ours: int, theirs: int
+) -> list[float]:
+    """Each round's ratio of Coterie's rate with `ours` clients to scim2-server's with `theirs`
+    (round i over round i)."""
+    pairs = zip(rates["coterie"][kind][ours], rates["scim2-server"][kind][theirs], strict=True)
+    return [a / b for a, b in pairs]
+
+
+def _interval_text(interval: tuple[float, float] | None, label: str) -> str:
+    return f", {label} x{interval[0]:.2f}-x{interval[1]:.2f}" if interval else ""
+
+
 def _summary(
     results: dict[str, dict[str, dict[int, dict[str, float]]]],
     kind: str,
@@ -229,11 +242,7 @@ def _summary(
     return (
         f"{clients:3} clients: throughput x{statistics.median(each):.2f}"
         + (f" (median of {', '.join(f'x{r:.2f}' for r in each)})" if len(each) > 1 else "")
-        + (
-            f", 95% interval of the median x{interval[0]:.2f}-x{interval[1]:.2f}"
-            if interval
-            else ""
-        )
+        + _interval_text(interval, "95% interval of the median")
         + f", p99 {ours['p99_ms']:.1f} vs {theirs['p99_ms']:.1f} ms, server CPU "
         f"{ours['server_cpu_ms'] + ours['db_cpu_ms']:.2f} vs {theirs['server_cpu_ms']:.2f} ms/req"
     )
@@ -252,11 +261,10 @@ def _peaks(
         for name in ("coterie", "scim2-server")
     }
     ours, theirs = (results[n][kind][at[n]]["rps"] for n in ("coterie", "scim2-server"))
-    ours_each, theirs_each = (rates[n][kind][at[n]] for n in ("coterie", "scim2-server"))
-    interval = _common.median_interval([a / b for a, b in zip(ours_each, theirs_each, strict=True)])
+    interval = _common.median_interval(_ratios(rates, kind, at["coterie"], at["scim2-server"]))
     return (
         f"throughput (the highest rate of each): x{ours / theirs:.2f}"
-        + (f", 95% interval x{interval[0]:.2f}-x{interval[1]:.2f}" if interval else "")
+        + _interval_text(interval, "95% interval")
         + f"; {ours:.0f} req/s at {at['coterie']} clients vs {theirs:.0f} at {at['scim2-server']}"
     )
 
@@ -336,24 +344,23 @@ def main() -> None:
             "scim2-server": (ref_port, "/v2", token, servers[1].pid, None),
         }
         people = {name: list_users(t[0], t[1], t[2], args.users) for name, t in targets.items()}
+        known = {
+            name: ([p[0] for p in found], [p[1] for p in found]) for name, found in people.items()
+        }
         # server -> kind -> client count -> figures (the medians of the rounds')
         results: dict[str, dict[str, dict[int, dict[str, float]]]] = {n: {} for n in targets}
-        ratios: dict[str, dict[int, list[float]]] = {kind: {} for kind in kinds}
         rates: dict[str, dict[str, dict[int, list[float]]]] = {n: {} for n in targets}
         # Each figure is taken from both servers back to back, `--rounds` times in turn, so
         # that a change in the machine's load between figures touches both.
         for kind in kinds:
             for clients in counts:
                 rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
-                ratios[kind][clients] = []
                 for _ in range(args.rounds):
                     for name, target in targets.items():
-                        ids, names = [p[0] for p in people[name]], [p[1] for p in people[name]]
+                        ids, names = known[name]
                         figures = load(kind, target, ids, names, args.duration, clients)
                         rounds[name].append(figures)
                         print(f"  {name:13} {kind:6} {clients:3} {_line(figures)}", flush=True)
-                    ours, theirs = (rounds[name][-1]["rps"] for name in targets)
-                    ratios[kind][clients].append(ours / theirs)
                 for name in targets:
                     results[name].setdefault(kind, {})[clients] = {
                         key: statistics.median(r[key] for r in rounds[name])
@@ -365,6 +372,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
     print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
+    ratios = {kind: {c: _ratios(rates, kind, c, c) for c in counts} for kind in kinds}
     intervals = {
         kind: {c: _common.median_interval(r) for c, r in by_count.items()}
         for kind, by_count in ratios.items()
