@@ -216,6 +216,17 @@ def _line(figures: dict[str, float]) -> str:
     )
 
 
+def _counts(text: str) -> list[int]:
+    """`--clients`: one count or several, comma-separated, each a whole number from 1."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not whole numbers: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"each count must be at least 1: {text!r}")
+    return counts
+
+
 def _ratios(
     rates: dict[str, dict[str, dict[int, list[float]]]], kind: str, ours: int, theirs: int
 ) -> list[float]:
@@ -291,7 +302,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument(
-        "--clients", default="4", help="client processes, or several counts comma-separated"
+        "--clients",
+        type=_counts,
+        default=[4],
+        help="client processes, or several counts comma-separated",
     )
     parser.add_argument("--figures", default="get,filter,post", help="which, comma-separated")
     parser.add_argument("--workers", type=int, default=1, help="Coterie's server processes")
@@ -300,7 +314,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     kinds = [k for k in ("get", "filter", "post") if k in args.figures.split(",")]
-    counts = [int(c) for c in args.clients.split(",")]
+    counts: list[int] = args.clients
 
     url = database_url(args.db)
     print(f"Seeding {args.users} users into Coterie ({args.db})...", flush=True)
@@ -371,7 +385,8 @@ def main() -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
-    print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {args.clients} clients):")
+    clients_text = ",".join(map(str, counts))
+    print(f"\nCoterie / scim2-server ({args.db}, {args.users} users, {clients_text} clients):")
     ratios = {kind: {c: _ratios(rates, kind, c, c) for c in counts} for kind in kinds}
     intervals = {
         kind: {c: _common.median_interval(r) for c, r in by_count.items()}
