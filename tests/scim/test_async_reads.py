@@ -149,5 +149,6 @@ def test_the_servers_shutdown_ends_its_connections_on_postgresql(served: Served)
             ).all()
             if not alive:
                 break
+            conn.rollback()  # pg_stat_activity is read once per transaction: look again
             time.sleep(0.05)
     assert alive == []
