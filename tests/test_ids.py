@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from coterie import ids
@@ -34,3 +36,26 @@ def test_a_malformed_id_is_not_found_and_a_bad_one_in_a_body_names_its_place() -
     with pytest.raises(Invalid) as caught:
         ids.decode_all([ids.encode(5), "nope"], what="person", at="user_ids")
     assert caught.value.errors[0].field == "user_ids[1]"
+
+
+def _ticks_apart(first: int, second: int) -> int:
+    """How many 64 ms ticks of the 70-minute cycle lie between two ids' high 16 bits."""
+    return ((second >> 47) - (first >> 47)) % 2**16
+
+
+@pytest.mark.parametrize("draw", [lambda n: [ids.new_id() for _ in range(n)], ids.new_ids])
+def test_ids_drawn_together_share_their_high_bits_and_differ_in_47_random_ones(draw) -> None:
+    drawn = draw(2000)
+    assert all(0 < value < 2**63 for value in drawn)
+    assert all(_ticks_apart(drawn[0], value) <= 1 for value in drawn)  # one tick, or the next
+    low = [value & (2**47 - 1) for value in drawn]
+    assert len(set(low)) == len(low)
+    # Random, not counted: the top random bit is set in about half of them.
+    assert 800 < sum(value >> 46 for value in low) < 1200
+
+
+def test_the_high_bits_follow_the_clock() -> None:
+    first = ids.new_id()
+    time.sleep(0.15)  # more than two ticks
+    later = ids.new_ids(1)[0]
+    assert 2 <= _ticks_apart(first, later) <= 40

@@ -8,7 +8,6 @@ committed yet, whose rows the next batch cannot find in the database.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,13 +46,6 @@ def actor_of(job: ImportJob) -> Actor:
     )
 
 
-def new_ids(count: int) -> list[int]:
-    """`ids.new_id()` `count` times over, from one read of the system's random source (one
-    read an id was a twentieth of the importing process's time)."""
-    data = secrets.token_bytes(8 * count)
-    return [(int.from_bytes(data[i : i + 8], "big") >> 1) or 1 for i in range(0, 8 * count, 8)]
-
-
 def place(
     policy: str,
     batch: Sequence[readers.Row],
@@ -67,7 +59,7 @@ def place(
     matches = matcher.match(normalized)
     placed = Placed(batch[0].number, batch[-1].number)
     row_user: list[int | None] = []
-    fresh = iter(new_ids(len(batch)))
+    fresh = iter(ids.new_ids(len(batch)))
     counts = placed.counts
     for row, result, match in zip(batch, normalized, matches, strict=True):
         outcome, user_id, reason = upserts.place(policy, row, match, row_user, fresh)
