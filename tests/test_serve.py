@@ -69,7 +69,9 @@ def test_workers_serve_from_several_processes_on_one_port(
         [*command, "--workers", "2"], env=os.environ, stdout=log, stderr=subprocess.STDOUT
     )
     client = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {secret}"}
+        base_url=f"http://127.0.0.1:{port}/api/v1",
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=30,
     )
     try:
         deadline = time.monotonic() + 60

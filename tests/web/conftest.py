@@ -48,6 +48,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery"
+# How long a test's plain HTTP client waits for an answer. httpx's default of 5 s failed a CI run
+# on a moment's stall of the machine (the first sign-in of the run); a hang still fails.
+HTTP_TIMEOUT = 60.0
 FIRST = [
     "Maria",
     "John",
@@ -359,7 +362,7 @@ def sign_in(page: Any, site: Site, email: str | None = None) -> None:
 def signed_in_state(site: Site) -> dict[str, Any]:
     """The admin's session cookie as Playwright storage state, signed in once over plain HTTP
     (the sign-in page itself is tested in the browser in test_web_signin)."""
-    with httpx.Client(base_url=site.url) as client:
+    with httpx.Client(base_url=site.url, timeout=HTTP_TIMEOUT) as client:
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
         assert token is not None
         response = client.post(

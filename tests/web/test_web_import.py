@@ -38,7 +38,7 @@ from coterie.transfer.models import ImportJob
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
 from tests.transfer.test_readers import write_xlsx
-from tests.web.conftest import Site
+from tests.web.conftest import HTTP_TIMEOUT, Site
 
 pytestmark = pytest.mark.browser
 Shot = Callable[..., None]
@@ -309,7 +309,7 @@ def test_an_upload_without_the_csrf_token_is_refused(
     site: Site, signed_in_state: dict[str, Any]
 ) -> None:
     headers = {"Cookie": _cookie_header(signed_in_state)}
-    with httpx.Client(base_url=site.url, headers=headers) as client:
+    with httpx.Client(base_url=site.url, headers=headers, timeout=HTTP_TIMEOUT) as client:
         files = {"file": ("people.csv", b"Name,Email\nAnn,ann@example.org\n", "text/csv")}
         response = client.post("/imports/new", files=files)
     assert response.status_code == 403
