@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from coterie.groups import people
 from coterie.scim import protocol
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
+from tests.conftest import request_sessions
 
 SCIM_JSON = "application/scim+json"
 
@@ -69,14 +69,7 @@ class Scim:
 def scim_client(session: Session, admin: Actor) -> Scim:
     app = create_app()
     mounted = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/scim/v2")
-
-    def request_session() -> Iterator[Session]:
-        try:
-            yield session
-        finally:  # what the request did not commit, as a real request (a failed one too)
-            session.rollback()
-
-    mounted.app.dependency_overrides[protocol.db_session] = request_session  # type: ignore[attr-defined]
+    mounted.app.dependency_overrides[protocol.db_session] = request_sessions(session)  # type: ignore[attr-defined]
     _, secret = scim_tokens.create(session, actor=admin, name="okta")
     session.commit()
     return Scim(TestClient(app), secret)
