@@ -49,7 +49,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 # How long a test's plain HTTP client waits for an answer. httpx's default of 5 s failed a CI run
-# on a moment's stall of the machine (the first sign-in of the run); a hang still fails.
+# when the server's thread stalled behind a full garbage collection of this process (that was a
+# leak, mended: `tests.conftest.request_sessions`); a hang still fails.
 HTTP_TIMEOUT = 60.0
 FIRST = [
     "Maria",
