@@ -14,7 +14,8 @@ for `--duration` seconds per figure:
 request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-server; each
 figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
 median of the rounds', the figures the medians of each server's; from six rounds on, a 95%
-confidence interval of the median ratio is printed with it). With several client counts, each
+confidence interval of the median ratio is printed with it). First, the time of the cheapest
+durable write on Coterie's database (`commit_floor`): with one client, a create's least wait. With several client counts, each
 server's throughput is its highest rate over them (a server's rate at a count that does not
 keep it busy is its latency, not its throughput), and the two are compared. Client and servers
 share the machine's cores: compare the ratios, not the counts.
@@ -122,6 +123,44 @@ def seed_coterie(url: str, users: int) -> str:
             conn.execute("ANALYZE")
     db.get_engine().dispose()
     return secret
+
+
+def commit_floor(url: str, count: int = 2000) -> dict[str, float]:
+    """The p50 and p99 (ms) of the cheapest durable write: one row of a table of its own,
+    inserted and committed alone the way Coterie's connections commit (PostgreSQL: autocommit,
+    one round trip of a prepared statement; SQLite: Coterie's pragmas, WAL and
+    synchronous=NORMAL). With one client every create waits at least this long on top of its
+    own work, and scim2-server's create, kept in memory, does not."""
+    rows = [(secrets.randbits(62),) for _ in range(count)]
+    times = []
+    if url.startswith("postgresql"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE bench_floor (id bigint PRIMARY KEY)")
+            for row in rows:
+                began = time.perf_counter()
+                conn.execute("INSERT INTO bench_floor VALUES (%s)", row, prepare=True)
+                times.append(time.perf_counter() - began)
+            conn.execute("DROP TABLE bench_floor")
+    else:
+        from coterie import db
+
+        engine = db.make_engine(url)
+        conn = engine.raw_connection()
+        try:
+            conn.execute("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY)")
+            conn.commit()
+            for row in rows:
+                began = time.perf_counter()
+                conn.execute("INSERT INTO bench_floor VALUES (?)", row)
+                conn.commit()
+                times.append(time.perf_counter() - began)
+            conn.execute("DROP TABLE bench_floor")
+            conn.commit()
+        finally:
+            conn.close()
+            engine.dispose()
+    times.sort()
+    return {"p50_ms": times[len(times) // 2] * 1000, "p99_ms": times[int(len(times) * 0.99)] * 1000}
 
 
 def start(command: list[str], env: dict[str, str], port: int, cwd: str) -> subprocess.Popen[bytes]:
@@ -319,6 +358,12 @@ def main() -> None:
     url = database_url(args.db)
     print(f"Seeding {args.users} users into Coterie ({args.db})...", flush=True)
     token = seed_coterie(url, args.users)
+    floor = commit_floor(url)
+    print(
+        f"One row inserted and committed alone (what a create waits for at the least): p50"
+        f" {floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms",
+        flush=True,
+    )
     root = str(Path(__file__).resolve().parent.parent)
     folder = tempfile.mkdtemp()
     env = {**os.environ, "COTERIE_DATABASE_URL": url, "COTERIE_DATA_DIR": folder}
@@ -408,6 +453,7 @@ def main() -> None:
                 "ratios": ratios,
                 "intervals": intervals,
                 "rates": rates,
+                "commit_floor": floor,
             },
             indent=2,
         )
