@@ -15,10 +15,11 @@ request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-s
 figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
 median of the rounds', the figures the medians of each server's; from six rounds on, a 95%
 confidence interval of the median ratio is printed with it). First, the time of the cheapest
-durable write on Coterie's database (`commit_floor`): with one client, a create's least wait. With several client counts, each
-server's throughput is its highest rate over them (a server's rate at a count that does not
-keep it busy is its latency, not its throughput), and the two are compared. Client and servers
-share the machine's cores: compare the ratios, not the counts.
+durable write on Coterie's database (`commit_floor`): with one client, a create's least wait.
+With several client counts, each server's throughput is its highest rate over them (a server's
+rate at a count that does not keep it busy is its latency, not its throughput), and the two
+are compared. Client and servers share the machine's cores: compare the ratios, not the
+counts.
 Coterie uses its own database (`coterie_bench_scim` / `bench/.data/scim.db`), never the others.
 """
 
