@@ -45,6 +45,9 @@ from coterie.workspaces.models import Workspace
 
 _PEOPLE, _PROFILES = cast(Table, Person.__table__), cast(Table, ScimUser.__table__)
 _ENTRIES, _EVENTS = cast(Table, AuditEntry.__table__), cast(Table, OutboxEvent.__table__)
+# A batch of more creates than this on SQLite commits under load: its commit checkpoints the
+# log in shorter pieces (`db.checkpoint_when_busy`).
+BUSY_BATCH = 4
 
 
 @dataclass
@@ -262,7 +265,7 @@ def write_on_sqlite(connection: Connection, batch: Sequence[Rows]) -> list[bool]
     written = []
     callers: dict[tuple[str, scim_tokens.TokenWorkspace], bool] = {}
     new_profile = db.new_row_insert(ScimUser, None, connection.dialect)
-    with connection.begin():
+    with db.checkpoint_when_busy(connection, len(batch) > BUSY_BATCH), connection.begin():
         for rows in batch:
             caller = rows.secret_hash, rows.workspace
             if caller not in callers:
