@@ -126,6 +126,12 @@ def seed_coterie(url: str, users: int) -> str:
     return secret
 
 
+def latencies(times: list[float]) -> dict[str, float]:
+    """The p50 and p99, in ms, of `times` (seconds, sorted)."""
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return {"p50_ms": statistics.median(times) * 1000, "p99_ms": p99 * 1000}
+
+
 def commit_floor(url: str, count: int = 2000) -> dict[str, float]:
     """The p50 and p99 (ms) of the cheapest durable write: one row of a table of its own,
     inserted and committed alone the way Coterie's connections commit (PostgreSQL: autocommit,
@@ -160,8 +166,7 @@ def commit_floor(url: str, count: int = 2000) -> dict[str, float]:
         finally:
             conn.close()
             engine.dispose()
-    times.sort()
-    return {"p50_ms": times[len(times) // 2] * 1000, "p99_ms": times[int(len(times) * 0.99)] * 1000}
+    return latencies(sorted(times))
 
 
 def start(command: list[str], env: dict[str, str], port: int, cwd: str) -> subprocess.Popen[bytes]:
@@ -237,11 +242,9 @@ def load(
         times = sorted(t for chunk in pool.map(_client, jobs) for t in chunk)
     server_cpu = _common.cpu_seconds(pids) - before[0]
     db_cpu = sum(_common.cpu_seconds([b]) - before[1].get(b, 0.0) for b in backends(url))
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     return {
         "rps": len(times) / duration,
-        "p50_ms": statistics.median(times) * 1000,
-        "p99_ms": p99 * 1000,
+        **latencies(times),
         "server_cpu_ms": server_cpu * 1000 / len(times),
         "db_cpu_ms": db_cpu * 1000 / len(times),
     }
