@@ -15,7 +15,9 @@ request (Coterie's with its PostgreSQL backends), and Coterie's ratio to scim2-s
 figure is taken from both servers back to back (`--rounds` times in turn: each ratio is then the
 median of the rounds', the figures the medians of each server's; from six rounds on, a 95%
 confidence interval of the median ratio is printed with it). First, the time of the cheapest
-durable write on Coterie's database (`commit_floor`): with one client, a create's least wait.
+durable write on Coterie's database (`commit_floor`): with one client, a create's least wait;
+then a fixed answer to the same POST under the same uvicorn (`http_floor`): what a served
+create costs before any work of its own.
 With several client counts, each server's throughput is its highest rate over them (a server's
 rate at a count that does not keep it busy is its latency, not its throughput), and the two
 are compared. Client and servers share the machine's cores: compare the ratios, not the
@@ -67,6 +69,28 @@ provider = ScimProvider.from_discovery(
 app = ASGIApplication(
     AsyncInMemoryStorage(), provider, ScimService(provider, secret=secrets.token_urlsafe(32))
 )
+"""
+
+# The least a served create could cost: the same uvicorn, an application that reads the body and
+# answers every request with a fixed 201 of a created user's size (`http_floor`).
+HTTP_FLOOR_APP = """
+import json
+BODY = json.dumps({
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1xgs3c3j57xzq",
+    "userName": "new-0-1-0123456789ab", "active": True,
+    "meta": {"resourceType": "User", "created": "2026-12-07T17:00:00.000000+00:00",
+             "lastModified": "2026-12-07T17:00:00.000000+00:00", "version": 'W/"0123456789"',
+             "location": "http://127.0.0.1:8000/scim/v2/Users/1xgs3c3j57xzq"},
+}).encode()
+HEAD = [(b"content-type", b"application/scim+json"), (b"content-length", str(len(BODY)).encode())]
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 201, "headers": HEAD})
+    await send({"type": "http.response.body", "body": BODY})
 """
 
 
@@ -167,6 +191,21 @@ def commit_floor(url: str, count: int = 2000) -> dict[str, float]:
             conn.close()
             engine.dispose()
     return latencies(sorted(times))
+
+
+def http_floor(uvicorn: list[str], folder: str, env: dict[str, str]) -> dict[str, float]:
+    """`POST /Users` with one client for 3 s against `HTTP_FLOOR_APP` under `uvicorn`: the
+    latency and server CPU a create has before it does anything (reading the request, writing
+    a fixed answer), which every server of the bench pays."""
+    (Path(folder) / "http_floor.py").write_text(HTTP_FLOOR_APP)
+    port = free_port()
+    command = [*uvicorn, "--port", str(port), "--app-dir", folder, "http_floor:app"]
+    server = start(command, env, port, folder)
+    try:
+        return load("post", (port, "/v2", "-", server.pid, None), [], [], 3.0, 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def start(command: list[str], env: dict[str, str], port: int, cwd: str) -> subprocess.Popen[bytes]:
@@ -374,6 +413,13 @@ def main() -> None:
     env["COTERIE_ENVIRONMENT"] = "production"
     env.setdefault("COTERIE_SECRET_KEY", secrets.token_urlsafe(32))
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--host", "127.0.0.1"]
+    answer = http_floor(uvicorn, folder, env)
+    print(
+        f"A fixed answer under the same uvicorn, one client (what a create costs at the least"
+        f" before its own work): p50 {answer['p50_ms']:.2f} ms, p99 {answer['p99_ms']:.2f} ms,"
+        f" server CPU {answer['server_cpu_ms']:.2f} ms/req",
+        flush=True,
+    )
     coterie_port, ref_port = free_port(), free_port()
     workers = ["--workers", str(args.workers), "--http", "coterie.cli.served:Protocol", "--factory"]
     app_file = Path(folder) / "scim_reference.py"
@@ -458,6 +504,7 @@ def main() -> None:
                 "intervals": intervals,
                 "rates": rates,
                 "commit_floor": floor,
+                "http_floor": answer,
             },
             indent=2,
         )
