@@ -30,6 +30,7 @@ from coterie.events import outbox
 from coterie.groups import people
 from coterie.workspaces import service as workspaces
 from coterie.workspaces.models import Workspace
+from tests.receivers import Receiver, running_receiver
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -120,6 +121,13 @@ def session(connection: Connection) -> Iterator[Session]:
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as s:
         yield s
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP server for webhook deliveries (`tests.receivers`)."""
+    with running_receiver() as found:
+        yield found
 
 
 @pytest.fixture

@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
 
 from coterie.actor import Role
+from coterie.events import delivery
 from coterie.workspaces import service as workspaces
 from tests.conftest import Api
+from tests.receivers import Receiver
 
 
 def test_endpoints_crud_and_delivery_log(client: TestClient) -> None:
@@ -28,6 +31,31 @@ def test_endpoints_crud_and_delivery_log(client: TestClient) -> None:
     assert [e["id"] for e in client.get("/api/v1/webhooks").json()] == [endpoint["id"]]
     assert client.delete(path).status_code == 204
     assert client.get(path).status_code == 404
+
+
+def test_the_delivery_log_and_a_redelivery_give_each_event_its_subject(
+    client: TestClient, connection: Connection, receiver: Receiver
+) -> None:
+    def deliver() -> None:  # what the worker does, in the test's transaction
+        delivery.deliver_due(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+
+    endpoint = client.post("/api/v1/webhooks", json={"url": receiver.url}).json()
+    made = client.post("/api/v1/users", json={"full_name": "Ann Lee", "email": "ann@example.com"})
+    assert made.status_code == 201, made.text
+    deliver()
+    path = f"/api/v1/webhooks/{endpoint['id']}/deliveries"
+    (logged,) = client.get(path).json()
+    assert (logged["event_type"], logged["subject"]) == ("person.created", "Ann Lee")
+    assert (logged["status"], logged["response_status"]) == ("delivered", 200)
+    again = client.post(f"{path}/{logged['id']}/redeliver")
+    assert again.status_code == 201, again.text
+    assert (again.json()["subject"], again.json()["status"]) == ("Ann Lee", "pending")
+    deliver()
+    assert [d["status"] for d in client.get(path).json()] == ["delivered", "delivered"]
+    first, second = receiver.received
+    assert first.body == second.body
 
 
 def test_bad_endpoints_are_refused_naming_the_field(client: TestClient) -> None:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -29,54 +24,7 @@ from coterie.groups import people
 from coterie.groups import service as groups
 from coterie.groups.schemas import GroupCreate
 from tests.conftest import make_user
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def document(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.body)
-        return parsed
-
-
-@dataclass
-class Receiver:
-    """A real HTTP server on a free local port; answers with `statuses` in turn, then 200."""
-
-    url: str = ""
-    statuses: list[int] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["content-length"])
-            payload = self.rfile.read(length)
-            state.received.append(
-                Received({k.lower(): v for k, v in self.headers.items()}, payload)
-            )
-            status = state.statuses.pop(0) if state.statuses else 200
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"try later")
-
-        def log_message(self, *_args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+from tests.receivers import Received, Receiver
 
 
 @pytest.fixture
@@ -261,14 +209,50 @@ def test_redeliver_sends_the_same_event_again(
     make_user(session, admin)
     session.commit()
     delivery.deliver_due(sessions)
-    (first, _), *_ = webhooks.deliveries(session, actor=admin, endpoint_id=hook.id)
-    webhooks.redeliver(session, actor=admin, endpoint_id=hook.id, delivery_id=first.id)
+    first, *_ = webhooks.deliveries(session, actor=admin, endpoint_id=hook.id)
+    webhooks.redeliver(session, actor=admin, endpoint_id=hook.id, delivery_id=first.delivery.id)
     session.commit()
     delivery.deliver_due(sessions)
     assert len(receiver.received) == 2
     assert receiver.received[0].body == receiver.received[1].body
     log = webhooks.deliveries(session, actor=admin, endpoint_id=hook.id)
-    assert [d.status for d, _ in log] == ["delivered", "delivered"]
+    assert [row.delivery.status for row in log] == ["delivered", "delivered"]
+
+
+def test_the_delivery_log_says_what_each_event_is_about(
+    session: Session, admin: Actor, receiver: Receiver, sessions: sessionmaker[Session]
+) -> None:
+    """Read out of each event's data in the log's query, on either database."""
+    from coterie.events import outbox
+    from coterie.events import service as events
+
+    hook = endpoint(session, admin, receiver.url)
+    person = make_user(session, admin, full_name="Ann Lee")
+    team = groups.create(session, actor=admin, data=GroupCreate(name="Team"))
+    groups.add_members(session, actor=admin, group_id=team.id, user_ids=[person.id])
+    people.update(session, actor=admin, user_id=person.id, data=UserUpdate(status="deactivated"))
+    campaign = {"id": "c1", "name": "Spring sale"}
+    events.emit(
+        session,
+        workspace_id=admin.workspace_id,
+        event_type="campaign.launched",
+        data={"campaign": campaign},
+    )
+    entry = {"workspace_id": admin.workspace_id, "action": "users.imported", "target_id": None}
+    entry |= {"actor_label": "admin", "origin": "import", "after": {"created": ["a", "b"]}}
+    (imported,) = outbox.event_rows(entry)
+    session.add(OutboxEvent(**imported))
+    session.commit()
+    delivery.deliver_due(sessions)
+    log = webhooks.deliveries(session, actor=admin, endpoint_id=hook.id)
+    assert [(row.event_type, row.subject) for row in reversed(log)] == [
+        ("person.created", "Ann Lee"),
+        ("group.created", "Team"),
+        ("membership.added", "Team · manual"),
+        ("person.deactivated", "Ann Lee"),
+        ("campaign.launched", "Spring sale"),
+        ("person.created", "people of an import"),
+    ]
 
 
 def test_inactive_and_unsubscribed_endpoints_get_nothing(

@@ -82,6 +82,7 @@ def test_webhook_endpoint_delivery_log_and_redeliver(page: Any, site: Site, shot
     page.goto(endpoint_url)
     row = page.locator("#deliveries tbody tr").first
     assert "person.created" in row.inner_text()
+    assert row.locator(".delivery-subject").inner_text() == "Hook Person"
     assert "Delivered" in row.inner_text()
     shot(page, "71-webhook-deliveries")
     with page.expect_navigation():

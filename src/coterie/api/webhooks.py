@@ -14,7 +14,6 @@ from coterie.access import scim as scim_tokens
 from coterie.actor import Role
 from coterie.api.deps import ActorDep, SessionDep, decode_id
 from coterie.events import webhooks
-from coterie.events.models import Delivery
 from coterie.events.schemas import DeliveryRead, EndpointCreate, EndpointRead, EndpointUpdate
 from coterie.inputs import Input
 
@@ -72,7 +71,7 @@ def list_deliveries(
     rows = webhooks.deliveries(
         session, actor=actor, endpoint_id=decode_id(endpoint_id, "webhook"), limit=limit
     )
-    return [_delivery_read(d, event_type) for d, event_type in rows]
+    return [_delivery_read(row) for row in rows]
 
 
 @router.post(
@@ -92,15 +91,16 @@ def redeliver(
     )
     session.commit()
     rows = webhooks.deliveries(session, actor=actor, endpoint_id=again.endpoint_id, limit=500)
-    event_type = next((t for d, t in rows if d.id == again.id), "")
-    return _delivery_read(again, event_type)
+    return _delivery_read(next(row for row in rows if row.delivery.id == again.id))
 
 
-def _delivery_read(d: Delivery, event_type: str) -> DeliveryRead:
+def _delivery_read(row: webhooks.LoggedDelivery) -> DeliveryRead:
+    d = row.delivery
     return DeliveryRead(
         id=ids.encode(d.id),
         event_id="msg_" + ids.encode(d.event_id),
-        event_type=event_type,
+        event_type=row.event_type,
+        subject=row.subject,
         status=d.status,
         attempts=d.attempts,
         next_attempt_at=d.next_attempt_at if d.status == "pending" else None,

@@ -69,6 +69,7 @@ class DeliveryRead(BaseModel):
     id: str
     event_id: str
     event_type: str
+    subject: str  # what the event is about: "Ada Lovelace", "VIP · rule", "people of an import"
     status: str
     attempts: int
     next_attempt_at: datetime | None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coterie import ids
@@ -120,13 +121,44 @@ def delete(session: Session, *, actor: Actor, endpoint_id: int) -> None:
     session.flush()
 
 
+class LoggedDelivery(NamedTuple):
+    """A delivery of an endpoint's log, with its event's type and what the event is about."""
+
+    delivery: Delivery
+    event_type: str
+    subject: str
+
+
+# Where an event's data names what it is about (`outbox._data`, `campaigns.launch`), first found.
+_SUBJECT_PATHS = (
+    ("user", "name"),
+    ("group", "name"),
+    ("campaign", "name"),
+    ("import", "file_name"),
+)
+
+
+def subject(name: str | None, reason: str | None) -> str:
+    """An event in a few words: the person, group or campaign it names (or the import's file),
+    and, for a membership change or an import's people, the reason ("VIP · rule")."""
+    if name and reason:
+        return f"{name} · {reason}"
+    if name:
+        return name
+    return "people of an import" if reason == "import" else ""
+
+
 def deliveries(
     session: Session, *, actor: Actor, endpoint_id: int, limit: int = 50
-) -> list[tuple[Delivery, str]]:
-    """The endpoint's delivery log, newest first, each with its event's type."""
+) -> list[LoggedDelivery]:
+    """The endpoint's delivery log, newest first, each with its event's type and subject. The
+    subject is read out of the event's data in the query, not the data itself (an import's
+    events list thousands of ids)."""
     endpoint = get(session, actor=actor, endpoint_id=endpoint_id)
+    data = OutboxEvent.data
+    name = func.coalesce(*(data[key][field].as_string() for key, field in _SUBJECT_PATHS))
     stmt = (
-        select(Delivery, OutboxEvent.type)
+        select(Delivery, OutboxEvent.type, name, data["reason"].as_string())
         .join(
             OutboxEvent,
             (OutboxEvent.workspace_id == Delivery.workspace_id)
@@ -136,7 +168,10 @@ def deliveries(
         .order_by(Delivery.created_at.desc(), Delivery.seq.desc())
         .limit(limit)
     )
-    return [(row[0], row[1]) for row in session.execute(stmt)]
+    return [
+        LoggedDelivery(delivery, event_type, subject(found_name, reason))
+        for delivery, event_type, found_name, reason in session.execute(stmt)
+    ]
 
 
 def redeliver(session: Session, *, actor: Actor, endpoint_id: int, delivery_id: int) -> Delivery:
