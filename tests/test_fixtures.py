@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gc
+import secrets
 import weakref
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from coterie import settings
 from coterie.actor import Actor, Role
+from coterie.workspaces import service as workspaces
+from coterie.workspaces.models import Workspace
 from tests.conftest import Api
 
 
@@ -24,3 +28,18 @@ def test_an_api_client_does_not_outlive_its_test(
     del api, client
     gc.collect()
     assert app() is None
+
+
+def test_what_a_test_commits_is_rolled_back_with_it(engine: Engine) -> None:
+    """As the `connection` and `session` fixtures hold a test, on both databases: a commit of
+    the session ends a savepoint, and the outer rollback takes it back."""
+    slug = f"gone-{secrets.token_hex(4)}"
+    with engine.connect() as connection:
+        outer = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            workspaces.create(session, slug=slug, name="Gone")
+            session.commit()
+        outer.rollback()
+    with engine.connect() as connection:
+        found = connection.execute(select(Workspace.id).where(Workspace.slug == slug)).all()
+    assert found == []
