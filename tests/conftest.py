@@ -102,24 +102,9 @@ def database_url(
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = db.make_engine(database_url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _driver_leaves_transactions_alone)
-        event.listen(engine, "begin", _begin)
     _ENGINES.append(engine)
     yield engine
     engine.dispose()
-
-
-def _driver_leaves_transactions_alone(dbapi_connection: Any, _record: object) -> None:
-    """Python's sqlite3 begins a transaction only before a write, so the test's outer `begin()`
-    began none: a session's first SAVEPOINT then began one and its RELEASE committed it, and
-    what a test committed outlived its rollback. With the driver's own handling off and every
-    begin said out loud, the outer transaction holds everything (SQLAlchemy's pysqlite recipe)."""
-    dbapi_connection.isolation_level = None
-
-
-def _begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
 
 
 @pytest.fixture

@@ -3,13 +3,19 @@ do not wait for the disk (a crash of the process loses nothing; of the machine, 
 last commits), foreign keys, and a checkpoint every 10,000 pages of log rather than SQLite's
 1,000, so that the index pages many small writes share are copied back less often
 (bench/RESULTS.md, SCIM, 2026-12-06); every 2,000 for a commit of many writes that arrived
-together, so that under load each checkpoint holds the requests up for less time."""
+together, so that under load each checkpoint holds the requests up for less time; and a
+savepoint opened after reads alone begins the transaction first, so its release commits
+nothing on its own."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from coterie import db
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coterie import db, migrations
+from coterie.workspaces.models import Workspace
 
 
 def test_a_sqlite_connection_is_set_for_many_small_writes(tmp_path: Path) -> None:
@@ -52,5 +58,30 @@ def test_writes_that_arrived_together_checkpoint_a_shorter_log(tmp_path: Path) -
             assert write(busy=False) == empty  # 3,000 pages: all still in the log
             assert write(busy=True) > empty + 5_000 * page  # 6,000 pages: copied back
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10000
+    finally:
+        engine.dispose()
+
+
+def test_a_savepoint_after_reads_alone_stays_inside_the_transaction(tmp_path: Path) -> None:
+    """What a savepoint wrote is rolled back with the session, as on PostgreSQL: Python's
+    sqlite3 had begun no transaction after reads alone, so the savepoint began one and its
+    release committed (the first flush of a person's update, a move between groups)."""
+    url = f"sqlite:///{tmp_path / 'savepoints.db'}"
+    migrations.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        with Session(engine) as session:
+            assert session.scalars(select(Workspace.id)).all() == []  # a read first
+            with session.begin_nested():
+                session.add(Workspace(id=1, slug="kept", name="Kept"))
+            assert session.connection().connection.driver_connection.in_transaction
+            session.rollback()
+        with Session(engine) as session:
+            assert session.scalars(select(Workspace.slug)).all() == []
+            with session.begin_nested():
+                session.add(Workspace(id=2, slug="written", name="Written"))
+            session.commit()
+        with Session(engine) as session:
+            assert session.scalars(select(Workspace.slug)).all() == ["written"]
     finally:
         engine.dispose()

@@ -162,6 +162,19 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
     cursor.close()
 
 
+def _begin_before_savepoint(connection: Connection, _name: str) -> None:
+    """Python's sqlite3 begins a transaction only before a write, so a savepoint opened after
+    reads alone (`session.begin_nested()`) would begin one itself, and its release would commit
+    what it wrote while the rest of the unit of work could still fail: a person without their
+    audit entry, a move half made. Beginning first keeps the savepoint inside the transaction
+    the session commits or rolls back, as on PostgreSQL. IMMEDIATE: a savepoint is for writes,
+    and a deferred transaction that read first could not take the write lock if another
+    connection wrote meanwhile (it waits for the lock instead, up to `busy_timeout`)."""
+    driver: Any = connection.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Build an engine for a SQLite file or a PostgreSQL server (psycopg 3)."""
     if url.startswith("postgresql://"):
@@ -169,6 +182,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, json_serializer=json_text, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
     return engine
 
 
