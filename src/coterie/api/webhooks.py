@@ -90,8 +90,10 @@ def redeliver(
         delivery_id=decode_id(delivery_id, "delivery"),
     )
     session.commit()
-    rows = webhooks.deliveries(session, actor=actor, endpoint_id=again.endpoint_id, limit=500)
-    return _delivery_read(next(row for row in rows if row.delivery.id == again.id))
+    (logged,) = webhooks.deliveries(
+        session, actor=actor, endpoint_id=again.endpoint_id, delivery_id=again.id
+    )
+    return _delivery_read(logged)
 
 
 def _delivery_read(row: webhooks.LoggedDelivery) -> DeliveryRead:

@@ -149,11 +149,16 @@ def subject(name: str | None, reason: str | None) -> str:
 
 
 def deliveries(
-    session: Session, *, actor: Actor, endpoint_id: int, limit: int = 50
+    session: Session,
+    *,
+    actor: Actor,
+    endpoint_id: int,
+    limit: int = 50,
+    delivery_id: int | None = None,
 ) -> list[LoggedDelivery]:
-    """The endpoint's delivery log, newest first, each with its event's type and subject. The
-    subject is read out of the event's data in the query, not the data itself (an import's
-    events list thousands of ids)."""
+    """The endpoint's delivery log, newest first, each with its event's type and subject (or
+    the one delivery `delivery_id` alone). The subject is read out of the event's data in the
+    query, not the data itself (an import's events list thousands of ids)."""
     endpoint = get(session, actor=actor, endpoint_id=endpoint_id)
     data = OutboxEvent.data
     name = func.coalesce(*(data[key][field].as_string() for key, field in _SUBJECT_PATHS))
@@ -168,6 +173,8 @@ def deliveries(
         .order_by(Delivery.created_at.desc(), Delivery.seq.desc())
         .limit(limit)
     )
+    if delivery_id is not None:
+        stmt = stmt.where(Delivery.id == delivery_id)
     return [
         LoggedDelivery(delivery, event_type, subject(found_name, reason))
         for delivery, event_type, found_name, reason in session.execute(stmt)
