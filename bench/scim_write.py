@@ -52,7 +52,6 @@ def built_rows(url: str, token: str, count: int) -> list[Any]:
     from coterie.access import scim as scim_tokens
     from coterie.directory import service as directory
     from coterie.directory.schemas import UserCreate
-    from coterie.events import outbox
     from coterie.scim import creates
 
     secret_hash, _ = scim_tokens.remembered(token)
@@ -65,9 +64,7 @@ def built_rows(url: str, token: str, count: int) -> list[Any]:
             person = directory.new_person_row(session, actor=actor, data=data)
             document = {"userName": name, "emails": [{"value": data.email}]}
             profile = provisioning.new_profile(workspace.id, person["id"], name, document)
-            entry = directory.created_entry(actor, person)
-            events = outbox.event_rows(entry)
-            found.append(creates.Rows(person, profile, entry, events, secret_hash, workspace))
+            found.append(creates.Rows.of(actor, workspace, secret_hash, person, profile))
     return found
 
 
@@ -84,7 +81,7 @@ def coterie_writes(rows: list[Any]) -> list[float]:
             times.append(time.perf_counter() - began)
             if written != [True]:
                 raise RuntimeError(f"person {one.person_id} was not written")
-        connections.of(get_engine()).close()  # the next run may connect otherwise
+        connections.of(get_engine()).close()  # belong to this loop; the next run connects anew
         return times
 
     return asyncio.run(run())
@@ -99,10 +96,12 @@ def _insert(table: str, row: dict[str, Any]) -> tuple[str, list[Any]]:
 
 def hand_written_writes(url: str, rows: list[Any]) -> list[float]:
     """The same rows by four plain INSERTs in one pipelined transaction per create."""
-    from coterie.scim import creates
+    from coterie.access.provisioning import ScimUser
+    from coterie.directory.models import User
+    from coterie.events.models import AuditEntry, OutboxEvent
 
-    tables = creates._PEOPLE.name, creates._PROFILES.name, creates._ENTRIES.name
-    events = creates._EVENTS.name
+    tables = User.__tablename__, ScimUser.__tablename__, AuditEntry.__tablename__
+    events = OutboxEvent.__tablename__
     times = []
     with psycopg.connect(url, autocommit=True) as conn:
         for one in rows:

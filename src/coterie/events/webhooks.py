@@ -162,6 +162,9 @@ def deliveries(
     endpoint = get(session, actor=actor, endpoint_id=endpoint_id)
     data = OutboxEvent.data
     name = func.coalesce(*(data[key][field].as_string() for key, field in _SUBJECT_PATHS))
+    mine = [Delivery.workspace_id == endpoint.workspace_id, Delivery.endpoint_id == endpoint.id]
+    if delivery_id is not None:
+        mine.append(Delivery.id == delivery_id)
     stmt = (
         select(Delivery, OutboxEvent.type, name, data["reason"].as_string())
         .join(
@@ -169,12 +172,10 @@ def deliveries(
             (OutboxEvent.workspace_id == Delivery.workspace_id)
             & (OutboxEvent.id == Delivery.event_id),
         )
-        .where(Delivery.workspace_id == endpoint.workspace_id, Delivery.endpoint_id == endpoint.id)
+        .where(*mine)
         .order_by(Delivery.created_at.desc(), Delivery.seq.desc())
         .limit(limit)
     )
-    if delivery_id is not None:
-        stmt = stmt.where(Delivery.id == delivery_id)
     return [
         LoggedDelivery(delivery, event_type, subject(found_name, reason))
         for delivery, event_type, found_name, reason in session.execute(stmt)

@@ -61,6 +61,20 @@ class Rows:
     secret_hash: str  # of the token creating them, checked again where they are written
     workspace: scim_tokens.TokenWorkspace  # as they were built by, checked again too
 
+    @classmethod
+    def of(
+        cls,
+        actor: Actor,
+        workspace: scim_tokens.TokenWorkspace,
+        secret_hash: str,
+        person: dict[str, Any],
+        profile: dict[str, Any],
+    ) -> Rows:
+        """A new person's rows (`directory.new_person_row`, `provisioning.new_profile`), with
+        the audit entry of their creation and its webhook event."""
+        entry = directory.created_entry(actor, person)
+        return cls(person, profile, entry, outbox.event_rows(entry), secret_hash, workspace)
+
     @property
     def person_id(self) -> int:
         return int(self.person["id"])
@@ -239,10 +253,7 @@ async def built(
     profile = StoredProfile(user_name, doc, row["updated_at"])
     if joins:
         return Create(ctx, person, profile, None)
-    entry = directory.created_entry(actor, values)
-    events = outbox.event_rows(entry)
-    rows = Rows(values, row, entry, events, secret_hash, workspace)
-    return Create(ctx, person, profile, rows)
+    return Create(ctx, person, profile, Rows.of(actor, workspace, secret_hash, values, row))
 
 
 async def write_on_postgresql(batch: Sequence[Rows]) -> list[bool]:
